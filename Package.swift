@@ -1,0 +1,64 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers (see README "Design notes"): 0 C libraries, 1 SluiceSMTP, 2 SluicePolicy/SluiceConfig/SluiceSession,
+// 4 SluiceServer, 5 sluice. Lower layers never import higher ones; layers 1-2 import no NIOPosix.
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Layer 0: the distribution's C libraries.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite3", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Layer 1: the wire protocol as values.
+        .target(name: "SluiceSMTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // Layer 2: pure policy, configuration and dialogue state machines.
+        .target(name: "SluicePolicy", dependencies: ["SluiceSMTP", "CPCRE2"]),
+        .target(name: "SluiceConfig", dependencies: ["SluiceSMTP", "SluicePolicy"]),
+        .target(name: "SluiceSession", dependencies: ["SluiceSMTP", .product(name: "NIOCore", package: "swift-nio")]),
+        // Layer 4: NIO glue.
+        .target(name: "SluiceServer", dependencies: [
+            "SluiceSMTP", "SluiceSession", "SluiceConfig",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Layer 5: the command-line tool.
+        .executableTarget(name: "sluice", dependencies: [
+            "SluiceServer", "SluiceConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Test support: scripted upstream, external client runner, in-process server.
+        .target(name: "SluiceTestSupport", dependencies: [
+            "SluiceServer", "SluiceSMTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CPCRE2", "COpenSSL", "CSQLite3"]),
+        .testTarget(name: "SluiceSMTPTests", dependencies: [
+            "SluiceSMTP", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOTestUtils", package: "swift-nio"),
+        ]),
+        .testTarget(name: "SluiceSessionTests", dependencies: ["SluiceSession", "SluiceSMTP"]),
+        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
+        .testTarget(name: "SluiceServerTests", dependencies: [
+            "SluiceServer", "SluiceTestSupport", "SluiceSMTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

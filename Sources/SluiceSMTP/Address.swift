@@ -1,0 +1,103 @@
+/// A mailbox as written in an SMTP path: `local-part@domain`.
+///
+/// The local part keeps its case and quoting exactly as the client wrote it; the domain is kept as
+/// written and compared case-insensitively (`normalizedDomain`).
+public struct Mailbox: Hashable, Sendable, CustomStringConvertible {
+    public var localPart: String
+    public var domain: String
+
+    public init(localPart: String, domain: String) {
+        self.localPart = localPart
+        self.domain = domain
+    }
+
+    public var description: String { "\(localPart)@\(domain)" }
+
+    /// The domain lower-cased and without a trailing dot, for comparisons.
+    public var normalizedDomain: String {
+        var domain = domain.lowercased()
+        if domain.hasSuffix(".") { domain.removeLast() }
+        return domain
+    }
+
+    /// True when the local part was written as a quoted string.
+    public var isQuoted: Bool { localPart.hasPrefix("\"") }
+}
+
+/// A path: an optional source route (accepted as syntax and ignored, RFC 5321 §4.1.1.3) and a mailbox.
+public struct Path: Hashable, Sendable, CustomStringConvertible {
+    public var sourceRoute: [String]
+    public var mailbox: Mailbox
+
+    public init(sourceRoute: [String] = [], mailbox: Mailbox) {
+        self.sourceRoute = sourceRoute
+        self.mailbox = mailbox
+    }
+
+    /// The path as relayed upstream: the source route is dropped, as RFC 5321 Appendix C allows.
+    public var description: String { "<\(mailbox)>" }
+}
+
+/// The argument of MAIL FROM: a path, or the null path `<>` of a bounce.
+public enum ReversePath: Hashable, Sendable, CustomStringConvertible {
+    case null
+    case path(Path)
+
+    public var description: String {
+        switch self {
+        case .null: return "<>"
+        case .path(let path): return path.description
+        }
+    }
+
+    public var mailbox: Mailbox? {
+        if case .path(let path) = self { return path.mailbox }
+        return nil
+    }
+}
+
+/// The argument of RCPT TO: a path, or the special `<Postmaster>` with no domain.
+public enum ForwardPath: Hashable, Sendable, CustomStringConvertible {
+    case postmaster(String)
+    case path(Path)
+
+    public var description: String {
+        switch self {
+        case .postmaster(let written): return "<\(written)>"
+        case .path(let path): return path.description
+        }
+    }
+
+    public var mailbox: Mailbox? {
+        if case .path(let path) = self { return path.mailbox }
+        return nil
+    }
+}
+
+/// One ESMTP parameter of MAIL or RCPT (`SIZE=1000`, `BODY=8BITMIME`, `NOTIFY=NEVER`).
+public struct ESMTPParameter: Hashable, Sendable, CustomStringConvertible {
+    /// The keyword, upper-cased.
+    public var keyword: String
+    public var value: String?
+
+    public init(keyword: String, value: String? = nil) {
+        self.keyword = keyword.uppercased()
+        self.value = value
+    }
+
+    public var description: String { value.map { "\(keyword)=\($0)" } ?? keyword }
+}
+
+public struct ESMTPParameters: Hashable, Sendable {
+    public var items: [ESMTPParameter]
+
+    public init(_ items: [ESMTPParameter] = []) { self.items = items }
+
+    public subscript(keyword: String) -> ESMTPParameter? {
+        let keyword = keyword.uppercased()
+        return items.first { $0.keyword == keyword }
+    }
+
+    /// The declared message size (RFC 1870), if any.
+    public var size: Int? { self["SIZE"]?.value.flatMap { Int($0) } }
+}

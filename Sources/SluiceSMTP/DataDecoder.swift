@@ -1,0 +1,175 @@
+import NIOCore
+
+/// Receives the content of a DATA command and finds its end.
+///
+/// Only `CRLF.CRLF` ends the message: a `.` line after a bare LF or a bare CR is not an end (SMTP
+/// smuggling). The content is passed on in wire form — dot-stuffed, exactly as the client sent it —
+/// so the upstream receives the same lines. A bare CR or LF is a fault (`.reject`, the message is
+/// refused at the final dot) or becomes CRLF (`.normalize`, with any `.` that then starts a line
+/// stuffed so it can never end the message upstream). Once a fault means refusal, content is no
+/// longer written out, so a refused message never costs memory or disk.
+public struct DataDecoder: Sendable {
+    public enum Fault: Hashable, Sendable {
+        case bareLF
+        case bareCR
+        case lineTooLong
+        case tooLarge
+    }
+
+    public let maxLineLength: Int
+    public let maxSize: Int
+    public let policy: BareLineEndingPolicy
+    /// The first fault that makes the message unacceptable, if any.
+    public private(set) var fault: Fault?
+    /// Octets of content received (wire form, terminator excluded), whether or not written out.
+    public private(set) var size = 0
+    /// Bare line endings turned into CRLF (normalize policy).
+    public private(set) var normalizedLineEndings = 0
+
+    private enum State: Sendable {
+        case lineStart          // after CRLF (or at the start): a "." here may begin the terminator
+        case lineStartNormalized // after a normalized break: a "." here is stuffed, never an end
+        case inLine
+        case cr
+        case dot                 // withheld "." at line start
+        case dotCR               // withheld ".\r"
+    }
+    private var state: State = .lineStart
+    private var lineLength = 0
+
+    public init(maxLineLength: Int, maxSize: Int, policy: BareLineEndingPolicy = .reject) {
+        self.maxLineLength = maxLineLength
+        self.maxSize = maxSize
+        self.policy = policy
+    }
+
+    /// Consumes bytes from `input`, appends content to `output`, and returns true once the final
+    /// `.CRLF` was consumed. Bytes after it (pipelined commands) stay in `input`.
+    public mutating func decode(_ input: inout ByteBuffer, into output: inout ByteBuffer) -> Bool {
+        var finished = false
+        let consumed = input.withUnsafeReadableBytes { bytes -> Int in
+            var runStart = 0
+            var index = 0
+            func flush(upTo end: Int) {
+                if end > runStart { emit(UnsafeRawBufferPointer(rebasing: bytes[runStart..<end]), into: &output) }
+                runStart = end
+            }
+            while index < bytes.count {
+                let byte = bytes[index]
+                switch state {
+                case .lineStart, .lineStartNormalized:
+                    if byte == UInt8(ascii: ".") {
+                        flush(upTo: index)
+                        runStart = index + 1
+                        if state == .lineStart {
+                            state = .dot
+                        } else {
+                            emitStatic("..", into: &output)
+                            state = .inLine
+                            lineLength = 1
+                        }
+                        index += 1
+                        continue
+                    }
+                    state = .inLine
+                    lineLength = 0
+                    continue // same byte, in line
+                case .inLine:
+                    if byte == UInt8(ascii: "\r") {
+                        state = .cr
+                    } else if byte == UInt8(ascii: "\n") {
+                        if policy == .normalize {
+                            flush(upTo: index)
+                            emitStatic("\r\n", into: &output)
+                            runStart = index + 1
+                            normalizedLineEndings += 1
+                            state = .lineStartNormalized
+                        } else {
+                            raise(.bareLF)
+                            lineLength = 0
+                        }
+                        index += 1
+                        continue
+                    } else {
+                        lineLength += 1
+                        if lineLength > maxLineLength { raise(.lineTooLong) }
+                    }
+                    index += 1
+                case .cr:
+                    if byte == UInt8(ascii: "\n") {
+                        state = .lineStart
+                        index += 1
+                    } else {
+                        // The CR before this byte was bare; it is already in the run.
+                        if policy == .normalize {
+                            flush(upTo: index)
+                            emitStatic("\n", into: &output)
+                            normalizedLineEndings += 1
+                            state = .lineStartNormalized
+                        } else {
+                            raise(.bareCR)
+                            state = .inLine
+                        }
+                        // reprocess this byte
+                    }
+                case .dot:
+                    if byte == UInt8(ascii: "\r") {
+                        state = .dotCR
+                        runStart = index + 1
+                        index += 1
+                    } else if byte == UInt8(ascii: "\n") {
+                        if policy == .normalize {
+                            emitStatic("..\r\n", into: &output)
+                            normalizedLineEndings += 1
+                            state = .lineStartNormalized
+                        } else {
+                            raise(.bareLF)
+                            state = .inLine
+                        }
+                        index += 1
+                        runStart = index
+                    } else {
+                        emitStatic(".", into: &output)
+                        state = .inLine
+                        lineLength = 1
+                        runStart = index
+                    }
+                case .dotCR:
+                    if byte == UInt8(ascii: "\n") {
+                        index += 1
+                        finished = true
+                        return index
+                    }
+                    if policy == .normalize {
+                        emitStatic("..\r\n", into: &output)
+                        normalizedLineEndings += 1
+                        state = .lineStartNormalized
+                    } else {
+                        raise(.bareCR)
+                        state = .inLine
+                    }
+                    runStart = index
+                }
+            }
+            // End of input: pass on the run; a withheld "." or ".\r" is not part of it.
+            flush(upTo: bytes.count)
+            return bytes.count
+        }
+        input.moveReaderIndex(forwardBy: consumed)
+        return finished
+    }
+
+    private mutating func raise(_ fault: Fault) {
+        if self.fault == nil { self.fault = fault }
+    }
+
+    private mutating func emit(_ bytes: UnsafeRawBufferPointer, into output: inout ByteBuffer) {
+        size += bytes.count
+        if fault == nil, size > maxSize { fault = .tooLarge }
+        if fault == nil { output.writeBytes(bytes) }
+    }
+
+    private mutating func emitStatic(_ text: StaticString, into output: inout ByteBuffer) {
+        text.withUTF8Buffer { emit(UnsafeRawBufferPointer($0), into: &output) }
+    }
+}

@@ -1,0 +1,38 @@
+/// Every bound Sluice enforces on a client, in one place. Each one has a test.
+public struct Limits: Hashable, Sendable {
+    /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4: 512).
+    public var commandLineLength: Int = 512
+    /// Longest line inside DATA, CRLF not counted (RFC 5322 says 998; real mail is sloppier).
+    public var dataLineLength: Int = 8192
+    /// Largest message in octets as received (dot-stuffed, CRLF line ends); advertised in SIZE and enforced.
+    public var messageSize: Int = 25 * 1024 * 1024
+    /// Recipients per message.
+    public var recipients: Int = 1000
+    /// Errors per session before `421 4.7.0` and close.
+    public var errors: Int = 10
+    /// Seconds a client may stay silent while Sluice waits for it.
+    public var idleTimeout: Double = 300
+    /// Message octets held in memory before the spool moves to a temp file.
+    public var memorySpoolThreshold: Int = 1024 * 1024
+    /// Client bytes buffered ahead of the command being processed before Sluice stops reading.
+    public var inputBuffer: Int = 64 * 1024
+
+    public init() {}
+}
+
+/// How long Sluice waits for the upstream, in seconds.
+public struct UpstreamTimeouts: Hashable, Sendable {
+    public var connect: Double = 30
+    public var command: Double = 300
+    public var endOfData: Double = 600
+
+    public init() {}
+}
+
+/// What to do with a bare CR or LF inside DATA.
+public enum BareLineEndingPolicy: String, Hashable, Sendable {
+    /// Refuse the message with 554 5.6.0 at the final dot (default).
+    case reject
+    /// Turn each bare CR or LF into CRLF (dot-stuffing any line it starts) and relay.
+    case normalize
+}

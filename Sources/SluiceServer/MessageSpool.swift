@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+import Darwin
+#endif
+import NIOCore
+import NIOPosix
+
+/// Holds one message between the client's final dot and the upstream's reply: in memory up to a
+/// threshold, then in a temp file in the spool directory. The file is unlinked as soon as it is open,
+/// so no message outlives its session on disk, even after `kill -9`. All file work runs on the
+/// thread pool, in order, never on the event loop.
+final class MessageSpool {
+    private let directory: String
+    private let threshold: Int
+    private let pool: NIOThreadPool
+    private let eventLoop: EventLoop
+    private var memory: ByteBuffer
+    private var descriptor: CInt?
+    private var writeChain: EventLoopFuture<Void>?
+    private var fileSize = 0
+    private(set) var backlog = 0
+    private(set) var failed = false
+    private var released = false
+    /// Called on the event loop when the file backlog falls below the threshold again.
+    var onDrained: (() -> Void)?
+
+    init(directory: String, threshold: Int, pool: NIOThreadPool, eventLoop: EventLoop, allocator: ByteBufferAllocator) {
+        self.directory = directory
+        self.threshold = threshold
+        self.pool = pool
+        self.eventLoop = eventLoop
+        self.memory = allocator.buffer(capacity: 0)
+    }
+
+    var isOnDisk: Bool { writeChain != nil }
+    /// True while more than `threshold` octets wait to be written to disk: stop reading the client.
+    var isCongested: Bool { backlog > threshold }
+
+    /// Adds message content (wire form).
+    func append(_ chunk: ByteBuffer) {
+        guard !failed, !released, chunk.readableBytes > 0 else { return }
+        if writeChain == nil {
+            if memory.readableBytes + chunk.readableBytes <= threshold {
+                var chunk = chunk
+                memory.writeBuffer(&chunk)
+                return
+            }
+            startFile()
+            let inMemory = memory
+            memory = ByteBuffer()
+            enqueueWrite(inMemory)
+        }
+        enqueueWrite(chunk)
+    }
+
+    private func startFile() {
+        let path = directory + "/sluice-\(UInt64.random(in: 0...UInt64.max)).msg"
+        writeChain = pool.runIfActive(eventLoop: eventLoop) { () throws -> CInt in
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "open \(path)") }
+            unlink(path)
+            return fd
+        }.assumeIsolated().map { fd in
+            self.descriptor = fd
+            if self.released { self.closeDescriptor() }
+        }.nonisolated()
+    }
+
+    private func enqueueWrite(_ chunk: ByteBuffer) {
+        guard let previous = writeChain else { return }
+        let count = chunk.readableBytes
+        backlog += count
+        let offset = fileSize
+        fileSize += count
+        let pool = self.pool
+        let eventLoop = self.eventLoop
+        writeChain = previous.assumeIsolated().flatMap { () -> EventLoopFuture<Void> in
+            guard let fd = self.descriptor else { return eventLoop.makeFailedFuture(IOError(errnoCode: EBADF, reason: "spool closed")) }
+            return pool.runIfActive(eventLoop: eventLoop) {
+                try chunk.withUnsafeReadableBytes { bytes in
+                    var written = 0
+                    while written < bytes.count {
+                        let n = pwrite(fd, bytes.baseAddress! + written, bytes.count - written, off_t(offset + written))
+                        if n < 0 {
+                            if errno == EINTR { continue }
+                            throw IOError(errnoCode: errno, reason: "write to spool")
+                        }
+                        written += n
+                    }
+                }
+            }
+        }.always { result in
+            self.backlog -= count
+            if case .failure = result { self.failed = true }
+            if !self.isCongested { self.onDrained?() }
+        }.nonisolated()
+    }
+
+    /// Writes `header`, the message and the final dot to `channel`. Succeeds once all was written.
+    func send(header: ByteBuffer, to channel: Channel) -> EventLoopFuture<Void> {
+        var dot = channel.allocator.buffer(capacity: 3)
+        dot.writeStaticString(".\r\n")
+        guard let writeChain else {
+            channel.write(header, promise: nil)
+            channel.write(memory, promise: nil)
+            return channel.writeAndFlush(dot)
+        }
+        let total = fileSize
+        return writeChain.assumeIsolated().flatMap { () -> EventLoopFuture<Void> in
+            guard !self.failed, let fd = self.descriptor else {
+                return self.eventLoop.makeFailedFuture(IOError(errnoCode: EIO, reason: "spool failed"))
+            }
+            channel.write(header, promise: nil)
+            return self.sendFile(fd: fd, from: 0, total: total, to: channel)
+        }.flatMap {
+            channel.writeAndFlush(dot)
+        }.nonisolated()
+    }
+
+    private static let chunkSize = 256 * 1024
+
+    private func sendFile(fd: CInt, from offset: Int, total: Int, to channel: Channel) -> EventLoopFuture<Void> {
+        guard offset < total, !released else { return eventLoop.makeSucceededVoidFuture() }
+        let length = min(Self.chunkSize, total - offset)
+        let allocator = channel.allocator
+        return pool.runIfActive(eventLoop: eventLoop) { () throws -> ByteBuffer in
+            var buffer = allocator.buffer(capacity: length)
+            let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
+                var done = 0
+                while done < length {
+                    let n = pread(fd, bytes.baseAddress! + done, length - done, off_t(offset + done))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw IOError(errnoCode: errno, reason: "read from spool")
+                    }
+                    if n == 0 { throw IOError(errnoCode: EIO, reason: "spool file shorter than written") }
+                    done += n
+                }
+                return done
+            }
+            precondition(read == length)
+            return buffer
+        }.assumeIsolated().flatMap { chunk in
+            channel.writeAndFlush(chunk)
+        }.flatMap {
+            self.sendFile(fd: fd, from: offset + length, total: total, to: channel)
+        }.nonisolated()
+    }
+
+    /// Drops the message: frees memory and closes (already unlinked) file.
+    func release() {
+        guard !released else { return }
+        released = true
+        memory = ByteBuffer()
+        guard let chain = writeChain else { return }
+        chain.assumeIsolated().whenComplete { _ in self.closeDescriptor() }
+    }
+
+    private func closeDescriptor() {
+        guard let fd = descriptor else { return }
+        descriptor = nil
+        _ = try? pool.runIfActive(eventLoop: eventLoop) { close(fd) }
+    }
+}

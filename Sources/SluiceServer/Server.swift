@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SluiceSMTP
+import SluiceSession
+
+/// A user-visible failure to start: one clear sentence, no stack trace.
+public enum ServerError: Error, CustomStringConvertible {
+    case cannotListen(Endpoint, String)
+    case spoolDirectory(String, String)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let endpoint, let reason): return "cannot listen on \(endpoint): \(reason)"
+        case .spoolDirectory(let path, let reason): return "spool directory \(path): \(reason)"
+        }
+    }
+}
+
+/// A running Sluice: its listeners, its event loops and its open sessions.
+public final class SluiceServer: Sendable {
+    public let configuration: ServerConfiguration
+    /// The addresses actually bound (port 0 resolved).
+    public let boundAddresses: [SocketAddress]
+    private let group: MultiThreadedEventLoopGroup
+    private let pool: NIOThreadPool
+    private let listeners: [Channel]
+    private let registry: SessionRegistry
+    private let logger: Logger
+
+    /// Binds every listener and starts accepting. Throws `ServerError` when an address cannot be bound.
+    public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> SluiceServer {
+        try checkSpoolDirectory(configuration.spoolDirectory)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        let registry = SessionRegistry()
+        let environment = SessionEnvironment(
+            configuration: configuration,
+            sessionConfiguration: SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits),
+            pool: pool, registry: registry, logger: logger)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SessionHandler(environment: environment))
+                }
+            }
+        var listeners: [Channel] = []
+        do {
+            for endpoint in configuration.listen {
+                do {
+                    listeners.append(try await bootstrap.bind(host: endpoint.host, port: endpoint.port).get())
+                } catch {
+                    throw ServerError.cannotListen(endpoint, Self.reason(error))
+                }
+            }
+        } catch {
+            for listener in listeners { try? await listener.close() }
+            try? await pool.shutdownGracefully()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let server = SluiceServer(configuration: configuration, boundAddresses: listeners.compactMap(\.localAddress),
+                                  group: group, pool: pool, listeners: listeners, registry: registry, logger: logger)
+        for address in server.boundAddresses {
+            logger.info("listening on \(address), relaying to \(configuration.upstream)")
+        }
+        return server
+    }
+
+    private init(configuration: ServerConfiguration, boundAddresses: [SocketAddress], group: MultiThreadedEventLoopGroup,
+                 pool: NIOThreadPool, listeners: [Channel], registry: SessionRegistry, logger: Logger) {
+        self.configuration = configuration
+        self.boundAddresses = boundAddresses
+        self.group = group
+        self.pool = pool
+        self.listeners = listeners
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Open client sessions right now.
+    public var openSessions: Int { registry.count }
+
+    /// Stops accepting, lets open sessions finish for `grace` seconds, then tells the rest
+    /// `421 4.3.2` (a session waiting on the upstream gets its reply first) and stops.
+    public func shutdown(grace: Double? = nil) async {
+        let grace = grace ?? configuration.shutdownGrace
+        logger.info("stopping: no new connections; \(registry.count) open session(s), grace \(grace)s")
+        for listener in listeners { try? await listener.close() }
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(grace * 1e9))
+        while registry.count > 0, NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        if registry.count > 0 {
+            logger.info("grace period over: closing \(registry.count) session(s) with 421")
+            registry.requestShutdown()
+            // Sessions waiting on the upstream finish that exchange first, within its own timeouts.
+            let hardDeadline = NIODeadline.now() + .nanoseconds(Int64(configuration.upstreamTimeouts.endOfData * 1e9))
+            while registry.count > 0, NIODeadline.now() < hardDeadline {
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+        try? await group.shutdownGracefully()
+        try? await pool.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    private static func checkSpoolDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ServerError.spoolDirectory(path, "does not exist or is not a directory")
+        }
+        guard FileManager.default.isWritableFile(atPath: path) else { throw ServerError.spoolDirectory(path, "is not writable") }
+    }
+
+    private static func reason(_ error: Error) -> String {
+        if let error = error as? IOError { return error.description }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,23 @@
+import SluiceSMTP
+
+/// Everything the server needs to run, whether it came from flags or a configuration file.
+public struct ServerConfiguration: Sendable {
+    public var listen: [Endpoint]
+    public var upstream: Endpoint
+    public var hostname: String
+    public var spoolDirectory: String
+    public var limits = Limits()
+    public var upstreamTimeouts = UpstreamTimeouts()
+    public var bareLineEndings: BareLineEndingPolicy = .reject
+    /// Event loop threads (`--threads`).
+    public var threads: Int = 1
+    /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.
+    public var shutdownGrace: Double = 30
+
+    public init(listen: [Endpoint], upstream: Endpoint, hostname: String, spoolDirectory: String) {
+        self.listen = listen
+        self.upstream = upstream
+        self.hostname = hostname
+        self.spoolDirectory = spoolDirectory
+    }
+}

@@ -1,0 +1,324 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SluiceSMTP
+import SluiceSession
+
+/// The thin glue between one client connection, its `ClientSession` and its upstream connection:
+/// it frames input, feeds the state machine and carries out the actions it returns.
+final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let environment: SessionEnvironment
+    private var session: ClientSession
+    private let sessionID = SessionIdentifier.make()
+    private var logger: Logger
+    private var context: ChannelHandlerContext!
+    private var clientAddress = "unknown"
+
+    private var input = ByteBuffer()
+    private var output = ByteBuffer()
+    private var framer: CommandLineFramer
+    private var decoder: DataDecoder?
+    private var spool: MessageSpool?
+
+    private var upstream: Channel?
+    private var upstreamUsable = true
+    private var upstreamTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private var lastClientActivity = NIODeadline.now()
+
+    private var pendingRead = false
+    private var processing = false
+    private var closed = false
+    private var messages = 0
+
+    init(environment: SessionEnvironment) {
+        self.environment = environment
+        self.session = ClientSession(configuration: environment.sessionConfiguration)
+        self.framer = CommandLineFramer(maxLength: environment.configuration.limits.commandLineLength)
+        self.logger = environment.logger
+    }
+
+    private var limits: Limits { environment.configuration.limits }
+    private var timeouts: UpstreamTimeouts { environment.configuration.upstreamTimeouts }
+
+    // MARK: Channel events
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        input = context.channel.allocator.buffer(capacity: 0)
+        output = context.channel.allocator.buffer(capacity: 0)
+        if let remote = context.remoteAddress {
+            clientAddress = remote.ipAddress ?? "\(remote)"
+        }
+        environment.registry.add(context.channel)
+        logger.info("\(sessionID): connect from [\(clientAddress)]:\(context.remoteAddress?.port ?? 0)")
+        connectUpstream(context: context)
+        armIdleTimer(after: limits.idleTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        perform(session.clientClosed())
+        environment.registry.remove(context.channel)
+        logger.info("\(sessionID): disconnect from [\(clientAddress)] messages=\(messages)")
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        lastClientActivity = .now()
+        guard !closed else { return }
+        input.writeBuffer(&incoming)
+        process()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if isCongested {
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ShutdownEvent {
+            perform(session.shutdownRequested())
+            flush()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("\(sessionID): client connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    // MARK: Upstream events
+
+    func upstreamReplied(_ reply: SMTPReply) {
+        guard upstreamUsable else { return }
+        upstreamTimer?.cancel()
+        upstreamTimer = nil
+        perform(session.upstreamReplied(reply))
+        process()
+    }
+
+    func upstreamFailed(_ failure: UpstreamFailure) {
+        guard upstreamUsable else { return }
+        upstreamUsable = false
+        upstreamTimer?.cancel()
+        upstreamTimer = nil
+        upstream = nil
+        if !closed { logger.warning("\(sessionID): upstream \(environment.configuration.upstream) failed: \(failure)") }
+        perform(session.upstreamFailed(failure))
+        process()
+    }
+
+    private func connectUpstream(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let target = environment.configuration.upstream
+        armUpstreamTimer(after: timeouts.connect)
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(.milliseconds(Int64(timeouts.connect * 1000)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = bound.value
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(delegate: handler))
+                    handler.upstream = channel
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    if self.closed { channel.close(promise: nil) }
+                case .failure(let error):
+                    self.upstreamFailed(.connectFailed("\(error)"))
+                }
+            }
+    }
+
+    // MARK: Processing client input
+
+    /// Feeds buffered input to the session for as long as it can take it.
+    private func process() {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        loop: while !closed {
+            switch session.inputMode {
+            case .none:
+                break loop
+            case .command:
+                guard let event = framer.next(from: &input) else { break loop }
+                switch event {
+                case .line(let line):
+                    do {
+                        let command = try CommandParser.parse(line.readableBytesView)
+                        logger.trace("\(sessionID): <<< \(command.verb)")
+                        perform(session.received(command))
+                    } catch {
+                        perform(session.receivedInvalid(error))
+                    }
+                case .fault(let fault):
+                    perform(session.receivedFault(fault))
+                }
+            case .data:
+                guard input.readableBytes > 0, var decoder, let spool else { break loop }
+                var chunk = context.channel.allocator.buffer(capacity: input.readableBytes)
+                let finished = decoder.decode(&input, into: &chunk)
+                self.decoder = decoder
+                spool.append(chunk)
+                if finished {
+                    perform(session.dataFinished(size: decoder.size, fault: decoder.fault))
+                } else if spool.failed {
+                    perform(session.spoolFailed())
+                }
+            }
+        }
+        if input.readerIndex > 4096 { input.discardReadBytes() }
+        flush()
+        resumeReadingIfPossible()
+    }
+
+    private var isCongested: Bool {
+        input.readableBytes >= limits.inputBuffer || (spool?.isCongested ?? false)
+    }
+
+    private func resumeReadingIfPossible() {
+        guard pendingRead, !isCongested, !closed else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    // MARK: Carrying out actions
+
+    private func perform(_ actions: [SessionAction]) {
+        for action in actions {
+            switch action {
+            case .reply(let reply):
+                logger.trace("\(sessionID): >>> \(reply)")
+                reply.write(into: &output)
+            case .forward(let command, let wait):
+                sendUpstream(command)
+                armUpstreamTimer(after: wait == .command ? timeouts.command : timeouts.endOfData)
+            case .receiveData:
+                decoder = DataDecoder(maxLineLength: limits.dataLineLength, maxSize: session.messageSizeLimit,
+                                      policy: environment.configuration.bareLineEndings)
+                let spool = MessageSpool(directory: environment.configuration.spoolDirectory,
+                                         threshold: limits.memorySpoolThreshold, pool: environment.pool,
+                                         eventLoop: context.eventLoop, allocator: context.channel.allocator)
+                spool.onDrained = { [unowned self] in self.resumeReadingIfPossible() }
+                self.spool = spool
+            case .sendMessage(let greeting, let transaction):
+                sendMessage(greeting: greeting, transaction: transaction)
+            case .discardMessage:
+                spool?.release()
+                spool = nil
+                decoder = nil
+            case .outcome(let outcome):
+                logOutcome(outcome)
+            case .close:
+                close()
+            }
+        }
+    }
+
+    private func flush() {
+        guard output.readableBytes > 0, context != nil else { return }
+        context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        output = context.channel.allocator.buffer(capacity: 0)
+    }
+
+    private func sendUpstream(_ command: SMTPCommand) {
+        guard let upstream else { return }
+        let line = command.wireLine
+        var buffer = upstream.allocator.buffer(capacity: line.utf8.count + 2)
+        buffer.writeString(line)
+        buffer.writeStaticString("\r\n")
+        upstream.writeAndFlush(buffer, promise: nil)
+    }
+
+    private func sendMessage(greeting: Greeting, transaction: Transaction) {
+        guard let upstream, let spool else {
+            upstreamFailed(.closed)
+            return
+        }
+        let trace = TraceHeader(hostname: environment.configuration.hostname, helo: greeting.name,
+                                clientAddress: clientAddress, sessionID: sessionID, esmtp: greeting.extended,
+                                recipient: transaction.recipients.count == 1 ? transaction.recipients[0].description : nil,
+                                date: Date())
+        var header = upstream.allocator.buffer(capacity: 256)
+        header.writeString(trace.text)
+        spool.send(header: header, to: upstream).assumeIsolated().whenFailure { error in
+            // Never send the final dot of a message that did not go out whole: drop the connection.
+            self.logger.warning("\(self.sessionID): could not send message upstream: \(error)")
+            upstream.close(promise: nil)
+        }
+    }
+
+    private func close() {
+        guard !closed else { return }
+        closed = true
+        idleTimer?.cancel()
+        upstreamTimer?.cancel()
+        spool?.release()
+        spool = nil
+        if let upstream, upstreamUsable {
+            upstreamUsable = false
+            var quit = upstream.allocator.buffer(capacity: 6)
+            quit.writeStaticString("QUIT\r\n")
+            upstream.writeAndFlush(quit).assumeIsolated().whenComplete { _ in upstream.close(promise: nil) }
+        }
+        upstream = nil
+        guard let context else { return }
+        let pending = output
+        output = context.channel.allocator.buffer(capacity: 0)
+        context.writeAndFlush(wrapOutboundOut(pending)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Timers
+
+    private func armUpstreamTimer(after seconds: Double) {
+        upstreamTimer?.cancel()
+        upstreamTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+            guard let upstream = self.upstream else { return self.upstreamFailed(.timedOut) }
+            self.upstreamFailed(.timedOut)
+            upstream.close(promise: nil)
+        }
+    }
+
+    /// One timer per session: on firing it checks when the client last sent anything.
+    private func armIdleTimer(after seconds: Double) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+            guard !self.closed else { return }
+            let idle = Double((NIODeadline.now() - self.lastClientActivity).nanoseconds) / 1e9
+            if self.session.inputMode == .none || idle < self.limits.idleTimeout {
+                // Waiting on the upstream (its own timeouts apply), or the client spoke meanwhile.
+                let remaining = self.session.inputMode == .none ? self.limits.idleTimeout : self.limits.idleTimeout - idle
+                return self.armIdleTimer(after: max(remaining, 0.01))
+            }
+            self.logger.info("\(self.sessionID): idle timeout after \(Int(idle))s")
+            self.perform(self.session.clientTimedOut())
+            self.flush()
+        }
+    }
+
+    // MARK: Logging
+
+    private func logOutcome(_ outcome: TransactionOutcome) {
+        if outcome.status == .delivered { messages += 1 }
+        let recipients = outcome.transaction.recipients.map(\.description).joined(separator: ",")
+        logger.info("\(sessionID): client=[\(clientAddress)] from=\(outcome.transaction.sender) to=\(recipients) size=\(outcome.size) status=\(outcome.status.rawValue) reply=\"\(outcome.reply)\"")
+    }
+}

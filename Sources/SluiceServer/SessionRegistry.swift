@@ -1,0 +1,27 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The open client sessions, so that shutdown can tell each one to finish and count what is left.
+final class SessionRegistry: Sendable {
+    private let channels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+
+    func add(_ channel: Channel) {
+        channels.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
+    }
+
+    func remove(_ channel: Channel) {
+        channels.withLockedValue { _ = $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    var count: Int { channels.withLockedValue { $0.count } }
+
+    /// Delivers `ShutdownEvent` to every open session.
+    func requestShutdown() {
+        for channel in channels.withLockedValue({ Array($0.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(ShutdownEvent())
+        }
+    }
+}
+
+/// Sent down a session's pipeline when the shutdown grace period is over.
+struct ShutdownEvent: Sendable {}

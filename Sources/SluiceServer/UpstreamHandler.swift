@@ -1,0 +1,51 @@
+import NIOCore
+import SluiceSMTP
+import SluiceSession
+
+/// The events an upstream connection delivers to its session.
+protocol UpstreamDelegate: AnyObject {
+    func upstreamReplied(_ reply: SMTPReply)
+    func upstreamFailed(_ failure: UpstreamFailure)
+}
+
+/// Frames the upstream's replies and hands them to the session, on the session's event loop.
+final class UpstreamHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private weak var delegate: (any UpstreamDelegate)?
+    private var parser = ReplyParser()
+    private var buffer = ByteBuffer()
+    private var failed = false
+
+    init(delegate: any UpstreamDelegate) {
+        self.delegate = delegate
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        buffer.writeBuffer(&incoming)
+        do {
+            while !failed, let reply = try parser.next(from: &buffer) {
+                delegate?.upstreamReplied(reply)
+            }
+            buffer.discardReadBytes()
+        } catch {
+            fail(.protocolError("\(error)"), context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(.closed, context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        fail(.closed, context: context)
+    }
+
+    private func fail(_ failure: UpstreamFailure, context: ChannelHandlerContext) {
+        guard !failed else { return }
+        failed = true
+        delegate?.upstreamFailed(failure)
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,369 @@
+import SluiceSMTP
+
+/// The dialogue with one client, as a state machine that returns actions.
+///
+/// It answers sequence errors itself, forwards accepted commands upstream one at a time (so pipelined
+/// replies come back in order), relays the upstream's replies, and never lets a `250` for a message
+/// reach the client unless the upstream gave it. It holds no socket and no clock: the handler feeds it
+/// events and carries out what it returns.
+public struct ClientSession: Sendable {
+    enum Phase: Hashable, Sendable {
+        case fresh
+        case greeted(Greeting)
+        case transaction(Greeting, Transaction)
+
+        var greeting: Greeting? {
+            switch self {
+            case .fresh: return nil
+            case .greeted(let greeting), .transaction(let greeting, _): return greeting
+            }
+        }
+    }
+
+    enum Pending: Hashable, Sendable {
+        case helo(Greeting)
+        case mail(ReversePath, ESMTPParameters)
+        case rcpt(ForwardPath)
+        case rset
+        case quit
+        case other
+        /// An RSET Sluice sent on its own to close the upstream's transaction; its reply is not relayed.
+        case internalReset
+    }
+
+    enum State: Hashable, Sendable {
+        case awaitingGreeting
+        case ready(Phase)
+        case awaitingReply(Phase, Pending)
+        case receivingData(Greeting, Transaction)
+        case awaitingDataReply(Greeting, Transaction, size: Int)
+        case awaitingFinalReply(Greeting, Transaction, size: Int)
+        /// The upstream failed mid-session: only QUIT is answered (221), anything else gets 421.
+        case upstreamGone
+        case closed
+    }
+
+    public let configuration: SessionConfiguration
+    private(set) var state: State = .awaitingGreeting
+    private var errors = 0
+    private var upstreamAlive = true
+    private var closeAfterReply = false
+    /// The SIZE the upstream advertised (0 or nil: no limit of its own).
+    private var upstreamSize: Int?
+
+    public init(configuration: SessionConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// What client input the session can take now.
+    public enum InputMode: Hashable, Sendable { case none, command, data }
+
+    public var inputMode: InputMode {
+        switch state {
+        case .ready, .upstreamGone: return .command
+        case .receivingData: return .data
+        default: return .none
+        }
+    }
+
+    public var isClosed: Bool { state == .closed }
+
+    /// The message size enforced and advertised: Sluice's limit, or the upstream's if smaller.
+    public var messageSizeLimit: Int {
+        if let upstreamSize, upstreamSize > 0 { return min(upstreamSize, configuration.limits.messageSize) }
+        return configuration.limits.messageSize
+    }
+
+    private var hostname: String { configuration.hostname }
+
+    // MARK: Upstream events
+
+    public mutating func upstreamReplied(_ reply: SMTPReply) -> [SessionAction] {
+        switch state {
+        case .awaitingGreeting:
+            guard reply.code == 220 else {
+                state = .closed
+                return [.reply(.upstreamUnavailable(hostname)), .close]
+            }
+            state = .ready(.fresh)
+            return [.reply(greeting(from: reply))]
+
+        case .awaitingReply(let phase, let pending):
+            return finishPending(pending, in: phase, with: reply)
+
+        case .awaitingDataReply(let greeting, let transaction, let size):
+            guard reply.code == 354 else {
+                // The upstream refused DATA: that is the answer to the client's final dot.
+                state = .awaitingReply(.greeted(greeting), .internalReset)
+                return [.reply(reply), .discardMessage,
+                        .outcome(TransactionOutcome(status: reply.isTransientFailure ? .failed : .refused,
+                                                    transaction: transaction, size: size, reply: reply)),
+                        .forward(.rset, .command)]
+            }
+            state = .awaitingFinalReply(greeting, transaction, size: size)
+            return [.sendMessage(greeting: greeting, transaction: transaction)]
+
+        case .awaitingFinalReply(let greeting, let transaction, let size):
+            state = .ready(.greeted(greeting))
+            let status: TransactionOutcome.Status = reply.isPositiveCompletion ? .delivered : reply.isTransientFailure ? .failed : .refused
+            var actions: [SessionAction] = [.reply(reply), .discardMessage,
+                                            .outcome(TransactionOutcome(status: status, transaction: transaction, size: size, reply: reply))]
+            actions += closeIfDraining()
+            return actions
+
+        case .ready, .receivingData, .upstreamGone, .closed:
+            // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
+            return []
+        }
+    }
+
+    public mutating func upstreamFailed(_ failure: UpstreamFailure) -> [SessionAction] {
+        upstreamAlive = false
+        let transactionReply: SMTPReply = failure == .timedOut ? .upstreamTimedOut : .upstreamFailedInTransaction
+        switch state {
+        case .awaitingGreeting:
+            state = .closed
+            return [.reply(.upstreamUnavailable(hostname)), .close]
+        case .ready:
+            state = .closed
+            return [.reply(.upstreamLost(hostname)), .close]
+        case .receivingData:
+            return [] // answered at the final dot
+        case .awaitingReply(let phase, let pending):
+            switch pending {
+            case .quit:
+                state = .closed
+                return [.reply(.serviceClosing(hostname)), .close]
+            case .mail, .rcpt:
+                state = .upstreamGone
+                return [.reply(transactionReply)] + closeIfDraining()
+            case .internalReset:
+                state = .closed
+                return [.reply(.upstreamLost(hostname)), .close]
+            case .helo, .rset, .other:
+                if case .transaction = phase {
+                    state = .upstreamGone
+                    return [.reply(transactionReply)] + closeIfDraining()
+                }
+                state = .closed
+                return [.reply(.upstreamLost(hostname)), .close]
+            }
+        case .awaitingDataReply(_, let transaction, let size), .awaitingFinalReply(_, let transaction, let size):
+            state = .upstreamGone
+            return [.reply(transactionReply), .discardMessage,
+                    .outcome(TransactionOutcome(status: .failed, transaction: transaction, size: size, reply: transactionReply))]
+                + closeIfDraining()
+        case .upstreamGone, .closed:
+            return []
+        }
+    }
+
+    // MARK: Client events
+
+    public mutating func received(_ command: SMTPCommand) -> [SessionAction] {
+        if case .upstreamGone = state {
+            state = .closed
+            if command == .quit { return [.reply(.serviceClosing(hostname)), .close] }
+            return [.reply(.upstreamLost(hostname)), .close]
+        }
+        guard case .ready(let phase) = state else { return [] }
+
+        switch command {
+        case .helo(let name), .ehlo(let name):
+            let greeting = Greeting(name: name, extended: { if case .ehlo = command { return true } else { return false } }())
+            return forward(command, phase, .helo(greeting))
+
+        case .mail(let path, let parameters):
+            switch phase {
+            case .fresh: return error(.needHelo)
+            case .transaction: return error(.nestedMail)
+            case .greeted:
+                if let size = parameters.size, size > messageSizeLimit { return error(.declaredSizeTooBig) }
+                return forward(command, phase, .mail(path, parameters))
+            }
+
+        case .rcpt(let path, _):
+            guard case .transaction(let greeting, var transaction) = phase else { return error(.needMail) }
+            if transaction.recipients.count >= configuration.limits.recipients {
+                transaction.refusedRecipients += 1
+                state = .ready(.transaction(greeting, transaction))
+                return error(.tooManyRecipients)
+            }
+            return forward(command, phase, .rcpt(path))
+
+        case .data:
+            guard case .transaction(let greeting, let transaction) = phase else { return error(.needMail) }
+            guard !transaction.recipients.isEmpty else { return error(.needRecipient) }
+            state = .receivingData(greeting, transaction)
+            return [.reply(.startMailInput), .receiveData]
+
+        case .rset:
+            return forward(command, phase, .rset)
+        case .quit:
+            return forward(command, phase, .quit)
+        case .noop, .vrfy, .help:
+            return forward(command, phase, .other)
+        case .expn, .startTLS, .auth, .bdat:
+            return error(.commandNotImplemented)
+        case .unknown:
+            return error(.unknownCommand)
+        }
+    }
+
+    /// A command line that could not be parsed (`501`).
+    public mutating func receivedInvalid(_ parseError: CommandParser.Error) -> [SessionAction] {
+        guard inputMode == .command else { return [] }
+        return error(.syntaxError(parseError.detail))
+    }
+
+    /// A command line the framer refused (`500 5.5.2`).
+    public mutating func receivedFault(_ fault: CommandLineFramer.Fault) -> [SessionAction] {
+        guard inputMode == .command else { return [] }
+        switch fault {
+        case .tooLong: return error(.commandLineTooLong)
+        case .bareLF: return error(.bareLineFeedInCommand)
+        case .bareCR, .nul: return error(.invalidCharacterInCommand)
+        }
+    }
+
+    /// The client's final dot arrived. `fault` is the decoder's verdict on the content.
+    public mutating func dataFinished(size: Int, fault: DataDecoder.Fault?) -> [SessionAction] {
+        guard case .receivingData(let greeting, let transaction) = state else { return [] }
+        if !upstreamAlive {
+            state = .upstreamGone
+            return [.reply(.upstreamFailedInTransaction), .discardMessage,
+                    .outcome(TransactionOutcome(status: .failed, transaction: transaction, size: size, reply: .upstreamFailedInTransaction))]
+        }
+        if let fault {
+            let reply: SMTPReply
+            switch fault {
+            case .bareLF: reply = .bareLineFeedInData
+            case .bareCR: reply = .bareCarriageReturnInData
+            case .lineTooLong: reply = .dataLineTooLong(configuration.limits.dataLineLength)
+            case .tooLarge: reply = .messageTooBig
+            }
+            // The upstream accepted MAIL and RCPT: close its transaction too.
+            state = .awaitingReply(.greeted(greeting), .internalReset)
+            var actions: [SessionAction] = [.discardMessage,
+                                            .outcome(TransactionOutcome(status: .refused, transaction: transaction, size: size, reply: reply))]
+            actions += countError(reply)
+            if state != .closed { actions.append(.forward(.rset, .command)) }
+            return actions
+        }
+        state = .awaitingDataReply(greeting, transaction, size: size)
+        return [.forward(.data, .command)]
+    }
+
+    /// The spool could not hold the message (disk full, I/O error).
+    public mutating func spoolFailed() -> [SessionAction] {
+        guard case .receivingData(let greeting, let transaction) = state else { return [] }
+        state = .awaitingReply(.greeted(greeting), .internalReset)
+        return [.reply(.spoolFailure), .discardMessage,
+                .outcome(TransactionOutcome(status: .failed, transaction: transaction, size: 0, reply: .spoolFailure)),
+                .forward(.rset, .command)]
+    }
+
+    /// The client was silent for longer than the idle timeout.
+    public mutating func clientTimedOut() -> [SessionAction] {
+        guard inputMode != .none else { return [] }
+        state = .closed
+        return [.reply(.idleTimeout(hostname)), .close]
+    }
+
+    /// The server is stopping and the grace period is over: finish what the upstream is doing, then 421.
+    public mutating func shutdownRequested() -> [SessionAction] {
+        switch state {
+        case .closed:
+            return []
+        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply:
+            closeAfterReply = true
+            return []
+        default:
+            state = .closed
+            return [.reply(.shuttingDown(hostname)), .close]
+        }
+    }
+
+    /// The client closed its connection.
+    public mutating func clientClosed() -> [SessionAction] {
+        guard state != .closed else { return [] }
+        state = .closed
+        return [.discardMessage, .close]
+    }
+
+    // MARK: Helpers
+
+    private mutating func forward(_ command: SMTPCommand, _ phase: Phase, _ pending: Pending) -> [SessionAction] {
+        state = .awaitingReply(phase, pending)
+        return [.forward(command, .command)]
+    }
+
+    private mutating func finishPending(_ pending: Pending, in phase: Phase, with reply: SMTPReply) -> [SessionAction] {
+        var next = phase
+        var relayed = reply
+        switch pending {
+        case .helo(let greeting):
+            if reply.isPositiveCompletion {
+                next = .greeted(greeting)
+                if greeting.extended {
+                    upstreamSize = EHLOCapabilities.upstreamSize(in: reply)
+                    relayed = EHLOCapabilities.filter(reply, hostname: hostname, messageSize: messageSizeLimit)
+                }
+            }
+        case .mail(let path, let parameters):
+            if reply.isPositiveCompletion, let greeting = phase.greeting {
+                next = .transaction(greeting, Transaction(sender: path, parameters: parameters))
+            }
+        case .rcpt(let path):
+            if case .transaction(let greeting, var transaction) = phase {
+                if reply.isPositiveCompletion { transaction.recipients.append(path) } else { transaction.refusedRecipients += 1 }
+                next = .transaction(greeting, transaction)
+            }
+        case .rset:
+            if reply.isPositiveCompletion, let greeting = phase.greeting { next = .greeted(greeting) }
+        case .quit:
+            state = .closed
+            return [.reply(reply), .close]
+        case .other:
+            break
+        case .internalReset:
+            state = .ready(phase)
+            return closeIfDraining()
+        }
+        state = .ready(next)
+        var actions: [SessionAction]
+        if reply.code >= 400 { actions = countError(relayed) } else { actions = [.reply(relayed)] }
+        if state != .closed { actions += closeIfDraining() }
+        return actions
+    }
+
+    private mutating func error(_ reply: SMTPReply) -> [SessionAction] {
+        countError(reply)
+    }
+
+    /// Replies with an error and closes the session once the client made more than `limits.errors`.
+    private mutating func countError(_ reply: SMTPReply) -> [SessionAction] {
+        errors += 1
+        guard errors > configuration.limits.errors else { return [.reply(reply)] }
+        state = .closed
+        return [.reply(reply), .reply(.tooManyErrors(hostname)), .close]
+    }
+
+    private mutating func closeIfDraining() -> [SessionAction] {
+        guard closeAfterReply, state != .closed else { return [] }
+        state = .closed
+        return [.reply(.shuttingDown(hostname)), .close]
+    }
+
+    /// The upstream's 220 with Sluice's hostname in place of the upstream's.
+    private func greeting(from reply: SMTPReply) -> SMTPReply {
+        var lines = reply.lines
+        let first = lines[0]
+        if let space = first.firstIndex(of: " ") {
+            lines[0] = hostname + first[space...]
+        } else {
+            lines[0] = hostname + " ESMTP"
+        }
+        return SMTPReply(code: 220, lines: lines)
+    }
+}
