@@ -3,12 +3,16 @@
 
   big_message.py gen  --out FILE --mib 100
   big_message.py send --host 127.0.0.1 --port PORT --file FILE [--timeout 900]
+  big_message.py measure --port PORT --pid SERVER_PID --file FILE [--warmup-file SMALL]
+                         [--sink-log SINK_STDOUT] [--spool-dir DIR]
 
 `gen` writes headers plus MiB * 1 MiB of 76-column base64-like body lines with CRLF line ends
 (the file is already in wire form; no line starts with '.', so no dot-stuffing is needed).
 `send` streams the file over a raw socket (EHLO, MAIL with SIZE= when advertised, RCPT, DATA),
 never holding it in memory, and prints one JSON object: the final reply, bytes and seconds.
-Exit status 0 only if the message was accepted with a 2xx reply.
+`measure` sends the warm-up message, resets the server's VmHWM (/proc/PID/clear_refs), samples
+VmRSS, relays FILE, and reports VmRSS before, VmHWM after (peak) and the growth in MiB.
+Exit status 0 only if the (big) message was accepted with a 2xx reply.
 """
 import argparse
 import base64
@@ -76,7 +80,7 @@ class Conn:
         return self.reply()
 
 
-def send(host: str, port: int, path: str, timeout: float) -> int:
+def send(host: str, port: int, path: str, timeout: float) -> dict:
     size = os.path.getsize(path)
     result = {"bytes": size, "accepted": False}
     t0 = time.monotonic()
@@ -121,8 +125,94 @@ def send(host: str, port: int, path: str, timeout: float) -> int:
     result["seconds"] = round(time.monotonic() - t0, 3)
     if result["accepted"] and result["seconds"] > 0:
         result["mib_per_second"] = round(size / 1048576 / result["seconds"], 1)
-    print(json.dumps(result))
-    return 0 if result["accepted"] else 1
+    return result
+
+
+def proc_status(pid: int) -> dict:
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0])
+    return out
+
+
+def sink_messages(log_path: str) -> int:
+    """Last "mesg=N" counter that `smtp-sink -c` wrote to its stdout log (-1 if unknown)."""
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            tail = f.read().decode("ascii", "replace")
+    except OSError:
+        return -1
+    pos = tail.rfind("mesg=")
+    if pos < 0:
+        return 0 if not tail.strip() else -1
+    digits = ""
+    for ch in tail[pos + 5:]:
+        if not ch.isdigit():
+            break
+        digits += ch
+    return int(digits) if digits else -1
+
+
+def dir_bytes(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def measure(a) -> dict:
+    """Warm up with a small message, reset the peak, relay the big one, report RSS growth."""
+    import threading
+
+    out = {"pid": a.pid}
+    if a.warmup_file:
+        out["warmup"] = send(a.host, a.port, a.warmup_file, a.timeout)
+    time.sleep(0.5)
+    try:  # "5" resets VmHWM to the current RSS (Linux >= 4.0)
+        with open("/proc/%d/clear_refs" % a.pid, "w") as f:
+            f.write("5")
+        out["hwm_reset"] = True
+    except OSError:
+        out["hwm_reset"] = False
+    sink_before = sink_messages(a.sink_log) if a.sink_log else -1
+    before = proc_status(a.pid)
+    peak = {"rss": before["VmRSS"], "spool": 0}
+    stop = threading.Event()
+
+    def sampler():
+        while not stop.is_set():
+            try:
+                peak["rss"] = max(peak["rss"], proc_status(a.pid)["VmRSS"])
+                if a.spool_dir:
+                    peak["spool"] = max(peak["spool"], dir_bytes(a.spool_dir))
+            except (OSError, KeyError):
+                return
+            stop.wait(0.05)
+
+    t = threading.Thread(target=sampler, daemon=True)
+    t.start()
+    out["send"] = send(a.host, a.port, a.file, a.timeout)
+    stop.set()
+    t.join(2)
+    time.sleep(0.5)
+    after = proc_status(a.pid)
+    out.update(rss_before_kib=before["VmRSS"], hwm_after_kib=after["VmHWM"], rss_after_kib=after["VmRSS"],
+               rss_peak_sampled_kib=peak["rss"], rss_growth_mib=round((after["VmHWM"] - before["VmRSS"]) / 1024, 1))
+    if a.spool_dir:
+        out["spool_peak_sampled_bytes"] = peak["spool"]
+    if a.sink_log:
+        sink_after = sink_messages(a.sink_log)
+        out["sink_delivered"] = sink_after - sink_before if sink_before >= 0 and sink_after >= 0 else "unknown"
+    return out
 
 
 def main() -> int:
@@ -136,11 +226,26 @@ def main() -> int:
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--file", required=True)
     s.add_argument("--timeout", type=float, default=900)
+    m = sub.add_parser("measure")
+    m.add_argument("--host", default="127.0.0.1")
+    m.add_argument("--port", type=int, required=True)
+    m.add_argument("--pid", type=int, required=True, help="server process whose memory is sampled")
+    m.add_argument("--file", required=True)
+    m.add_argument("--warmup-file")
+    m.add_argument("--sink-log", help="stdout of `smtp-sink -c`, to confirm delivery")
+    m.add_argument("--spool-dir", help="sampled for its peak size while relaying")
+    m.add_argument("--timeout", type=float, default=900)
     a = p.parse_args()
     if a.op == "gen":
         gen(a.out, a.mib)
         return 0
-    return send(a.host, a.port, a.file, a.timeout)
+    if a.op == "send":
+        result = send(a.host, a.port, a.file, a.timeout)
+        print(json.dumps(result))
+        return 0 if result["accepted"] else 1
+    result = measure(a)
+    print(json.dumps(result))
+    return 0 if result["send"]["accepted"] else 1
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 
 TSV columns: round sessions target messages seconds msgs_per_s delivered proxy_cpu_s status
 Medians are over rounds. A ratio row's per-round cells pair targets measured in the same round;
-its median column is the median of those per-round ratios.
+its median column is the median of those per-round ratios. max/min is the spread over rounds.
 """
 import csv
 import json
@@ -66,7 +66,7 @@ def throughput(tsv, meta_path):
     by = {(r["round"], r["sessions"], r["target"]): r for r in rows}
 
     out = header(meta)
-    cols = ["sessions", "metric"] + [f"round {n}" for n in rounds] + ["median"]
+    cols = ["sessions", "metric"] + [f"round {n}" for n in rounds] + ["median", "max/min"]
     out.append("## Messages per second (higher is better)")
     out.append("")
     out.append("| " + " | ".join(cols) + " |")
@@ -80,7 +80,9 @@ def throughput(tsv, meta_path):
                 v = r["rate"] if r else None
                 vals.append(v)
                 cells.append(fnum(v) if r and r["status"] == "ok" else (r["status"] if r else "n/a"))
-            out.append(f"| {s} | {label} msgs/s | " + " | ".join(cells) + f" | **{fnum(med(vals))}** |")
+            ok = [v for v in vals if v]
+            spread = fnum(max(ok) / min(ok), 2) if len(ok) > 1 else ""
+            out.append(f"| {s} | {label} msgs/s | " + " | ".join(cells) + f" | **{fnum(med(vals))}** | {spread} |")
         for num, den, label in (("sluice", "haproxy", "Sluice/haproxy"), ("sluice", "direct", "Sluice/direct"),
                                 ("haproxy", "direct", "haproxy/direct")):
             if not any(k == num for k, _ in targets) or not any(k == den for k, _ in targets):
@@ -89,7 +91,7 @@ def throughput(tsv, meta_path):
             for n in rounds:
                 a, b = by.get((n, s, num)), by.get((n, s, den))
                 ratios.append(a["rate"] / b["rate"] if a and b and a["rate"] and b["rate"] else None)
-            out.append(f"| {s} | {label} | " + " | ".join(fnum(x, 2) for x in ratios) + f" | **{fnum(med(ratios), 2)}** |")
+            out.append(f"| {s} | {label} | " + " | ".join(fnum(x, 2) for x in ratios) + f" | **{fnum(med(ratios), 2)}** | |")
     out.append("")
 
     proxies = [t for t in targets if t[0] != "direct"]
@@ -131,6 +133,9 @@ def memory(big_path, idle_path, meta_path):
         out.append(f"| 100 MiB message: VmHWM (peak) after relaying it | {big['hwm_after_kib'] / 1024:,.1f} MiB |")
         out.append(f"| **100 MiB message: peak RSS growth** | **{(big['hwm_after_kib'] - big['rss_before_kib']) / 1024:,.1f} MiB** |")
         out.append(f"| 100 MiB message: VmRSS after | {big['rss_after_kib'] / 1024:,.1f} MiB |")
+        out.append(f"| 100 MiB message: peak VmRSS sampled every 50 ms (cross-check) | {big['rss_peak_sampled_kib'] / 1024:,.1f} MiB |")
+        if "spool_peak_sampled_bytes" in big:
+            out.append(f"| 100 MiB message: peak spool-dir size sampled | {big['spool_peak_sampled_bytes'] / 1048576:,.1f} MiB |")
         if not big.get("hwm_reset", False):
             out.append("| note | VmHWM could not be reset after warm-up: peak includes start-up |")
     send = big.get("send", {})

@@ -1,1 +1,31 @@
-print("sluice")
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceConfig
+import SluiceServer
+import SluiceSMTP
+
+// Every user error ends here as one clear line on stderr and exit status 2 (`--help` exits 0).
+do {
+    var command = try SluiceCommand.parseAsRoot()
+    if let run = command as? RunCommand {
+        try await run.execute()
+    } else {
+        try command.run()
+    }
+} catch let error as ConfigurationError {
+    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+    exit(2)
+} catch let error as CommandFailure {
+    FileHandle.standardError.write(Data("sluice: error: \(error.message)\n".utf8))
+    exit(error.status)
+} catch {
+    let code = SluiceCommand.exitCode(for: error)
+    if code == .success {
+        print(SluiceCommand.fullMessage(for: error))
+        exit(0)
+    }
+    let message = SluiceCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    FileHandle.standardError.write(Data("sluice: error: \(message)\n".utf8))
+    exit(2)
+}

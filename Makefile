@@ -1,0 +1,67 @@
+# Sluice — the two commands a newcomer needs: `make run` and `make test`.
+# Both install what they need with apt-get (as root, on Debian), build, and go.
+
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT        ?= swift
+# Packages the build, the tests, `make run` and `make bench` use.
+APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev openssl swaks postfix python3
+BENCH_PACKAGES := haproxy
+
+UPSTREAM     ?=
+LISTEN       ?= 127.0.0.1:2525
+DEMO_PORT    ?= 2526
+DEMO_DIR     ?= /tmp/sluice-demo-mail
+
+.PHONY: all deps build test lint run bench clean
+
+all: build
+
+# Installs missing Debian packages. Postfix is installed with "No configuration", so no MTA starts:
+# only its smtp-source and smtp-sink tools are used.
+deps:
+	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# Layers 1-2 are pure: no channels, event loops or NIOPosix.
+lint:
+	@if grep -rnE '\b(Channel|ChannelHandlerContext|EventLoop|EventLoopFuture|NIOPosix)\b' \
+	    Sources/SluiceSMTP Sources/SluicePolicy Sources/SluiceConfig Sources/SluiceSession; then \
+	  echo "lint: a pure module (layer 1-2) mentions channels or event loops"; exit 1; \
+	else echo "lint: layers OK"; fi
+
+test: deps lint
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+run: deps
+	$(SWIFT) build
+	@if [ -z "$(UPSTREAM)" ]; then \
+	  mkdir -p $(DEMO_DIR) && chmod 1777 $(DEMO_DIR); \
+	  sink=$$(command -v smtp-sink || echo /usr/sbin/smtp-sink); \
+	  $$sink -u nobody -d $(DEMO_DIR)/%Y%m%d%H/%M. 127.0.0.1:$(DEMO_PORT) 100 & \
+	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  echo; echo "Demo upstream: smtp-sink on 127.0.0.1:$(DEMO_PORT), writing every message it receives under $(DEMO_DIR)/"; \
+	  echo "Try:  swaks --server $(LISTEN) --from you@example.org --to someone@example.com"; \
+	  echo "Then: ls -R $(DEMO_DIR) && cat $(DEMO_DIR)/*/*"; echo; \
+	  .build/debug/sluice run --config Rules/sluice.conf --listen $(LISTEN) --upstream 127.0.0.1:$(DEMO_PORT); \
+	else \
+	  echo "Relaying to $(UPSTREAM). Try: swaks --server $(LISTEN) --from you@example.org --to someone@example.com"; \
+	  .build/debug/sluice run --config Rules/sluice.conf --listen $(LISTEN) --upstream $(UPSTREAM); \
+	fi
+
+bench:
+	@$(MAKE) --no-print-directory deps EXTRA_PACKAGES="$(BENCH_PACKAGES)"
+	$(SWIFT) build -c release
+	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice bash Benchmarks/run.sh
+
+clean:
+	rm -rf .build

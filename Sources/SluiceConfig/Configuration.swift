@@ -1,0 +1,48 @@
+import SluiceSMTP
+
+/// Everything a configuration file says. Settings the file leaves out stay nil (or default) so the
+/// command line and built-in defaults can fill them in.
+public struct Configuration: Sendable {
+    public var listen: [Endpoint] = []
+    public var upstream: Endpoint?
+    public var hostname: String?
+    public var spoolDirectory: String?
+    public var threads: Int?
+    public var limits = Limits()
+    public var upstreamTimeouts = UpstreamTimeouts()
+    public var shutdownGrace: Double?
+    public var bareLineEndings: BareLineEndingPolicy = .reject
+    /// Every file read, in order (the main file first, then includes).
+    public var files: [String] = []
+    /// Warnings found while loading (errors make loading fail).
+    public var warnings: [Diagnostic] = []
+
+    public init() {}
+}
+
+/// Values with units, as the configuration language writes them.
+enum Quantity {
+    /// `512`, `8K`, `25M`, `1G` (binary multiples).
+    static func size(_ text: String) -> Int? {
+        guard let last = text.last else { return nil }
+        let multipliers: [Character: Int] = ["K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024]
+        if let multiplier = multipliers[Character(last.uppercased())] {
+            guard let value = Int(text.dropLast()), value >= 0, value <= Int.max / multiplier else { return nil }
+            return value * multiplier
+        }
+        guard let value = Int(text), value >= 0 else { return nil }
+        return value
+    }
+
+    /// `30s`, `5m`, `48h`, `35d`; a plain number is seconds. Fractions allowed (`0.5s`).
+    static func duration(_ text: String) -> Double? {
+        guard let last = text.last else { return nil }
+        let multipliers: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let multiplier = multipliers[last] {
+            guard let value = Double(text.dropLast()), value >= 0, value.isFinite else { return nil }
+            return value * multiplier
+        }
+        guard let value = Double(text), value >= 0, value.isFinite else { return nil }
+        return value
+    }
+}

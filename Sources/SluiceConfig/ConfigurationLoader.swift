@@ -1,0 +1,196 @@
+import Foundation
+import SluiceSMTP
+
+/// Reads a configuration file and its includes into a `Configuration`, collecting every error of
+/// every file in one pass. A configuration with any error is refused whole.
+public struct ConfigurationLoader {
+    public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
+                                  "timeout", "bare-line-endings", "shutdown-grace"]
+    public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
+                                    "command-line-length", "memory-spool"]
+    public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
+
+    private var configuration = Configuration()
+    private var diagnostics: [Diagnostic] = []
+    private var includeDepth = 0
+
+    /// Loads `path`; throws `ConfigurationError` with all diagnostics when there is any error.
+    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+        var loader = ConfigurationLoader()
+        loader.loadFile(path, from: nil)
+        return try loader.finish()
+    }
+
+    /// Loads configuration text (tests, `sluice check -`); includes resolve relative to `file`'s folder.
+    public static func load(text: String, file: String) throws(ConfigurationError) -> Configuration {
+        var loader = ConfigurationLoader()
+        loader.loadText(text, file: file)
+        return try loader.finish()
+    }
+
+    private func finish() throws(ConfigurationError) -> Configuration {
+        if diagnostics.contains(where: { $0.severity == .error }) { throw ConfigurationError(diagnostics: diagnostics) }
+        var configuration = configuration
+        configuration.warnings = diagnostics
+        return configuration
+    }
+
+    private mutating func loadFile(_ path: String, from location: SourceLocation?) {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            let where_ = location ?? SourceLocation(file: path, line: 1, column: 1)
+            diagnostics.append(Diagnostic(.error, at: where_, "cannot read '\(path)'"))
+            return
+        }
+        loadText(text, file: path)
+    }
+
+    private mutating func loadText(_ text: String, file: String) {
+        configuration.files.append(file)
+        for statement in Lexer.statements(in: text, file: file, diagnostics: &diagnostics) {
+            apply(statement, file: file)
+        }
+    }
+
+    private mutating func error(_ token: Token, _ message: String) {
+        diagnostics.append(Diagnostic(.error, at: token.location, message))
+    }
+
+    private mutating func apply(_ statement: Statement, file: String) {
+        let head = statement.tokens[0]
+        guard let keyword = head.word else { return error(head, "expected a setting, found '\(head.text)'") }
+        let arguments = Array(statement.tokens.dropFirst())
+        func one(_ what: String) -> Token? {
+            guard let first = arguments.first else {
+                error(head, "'\(keyword)' needs \(what)")
+                return nil
+            }
+            if arguments.count > 1 { error(arguments[1], "unexpected '\(arguments[1].text)' after \(what)") }
+            return first
+        }
+        switch keyword {
+        case "listen", "upstream":
+            guard let token = one("HOST:PORT") else { return }
+            do {
+                let endpoint = try Endpoint(parsing: token.text)
+                if keyword == "listen" { configuration.listen.append(endpoint) } else { configuration.upstream = endpoint }
+            } catch {
+                self.error(token, "\(error)")
+            }
+        case "hostname":
+            guard let token = one("a host name") else { return }
+            configuration.hostname = token.text
+        case "spool-dir":
+            guard let token = one("a directory") else { return }
+            configuration.spoolDirectory = resolve(token.text, relativeTo: file)
+        case "threads":
+            guard let token = one("a number of threads") else { return }
+            guard let value = Int(token.text), (1...256).contains(value) else { return error(token, "threads must be 1 to 256") }
+            configuration.threads = value
+        case "shutdown-grace":
+            guard let token = one("a duration") else { return }
+            guard let value = Quantity.duration(token.text) else { return error(token, "bad duration '\(token.text)' (use 30s, 5m, 1h)") }
+            configuration.shutdownGrace = value
+        case "bare-line-endings":
+            guard let token = one("reject or normalize") else { return }
+            guard let policy = BareLineEndingPolicy(rawValue: token.text) else {
+                return error(token, "bare-line-endings is 'reject' or 'normalize', not '\(token.text)'")
+            }
+            configuration.bareLineEndings = policy
+        case "include":
+            guard let token = one("a file name or glob in quotes") else { return }
+            include(token, from: file)
+        case "limit":
+            applyLimit(head, arguments)
+        case "timeout":
+            applyTimeout(head, arguments)
+        default:
+            error(head, "unknown setting '\(keyword)'\(Suggestion.hint(for: keyword, among: Self.settings))")
+        }
+    }
+
+    private mutating func applyLimit(_ head: Token, _ arguments: [Token]) {
+        guard arguments.count == 2, let name = arguments[0].word else {
+            return error(head, "write 'limit NAME VALUE' (NAME is one of \(Self.limitNames.joined(separator: ", ")))")
+        }
+        let value = arguments[1]
+        func size() -> Int? {
+            guard let size = Quantity.size(value.text), size > 0 else {
+                error(value, "bad size '\(value.text)' (octets, or with K, M, G)")
+                return nil
+            }
+            return size
+        }
+        func count() -> Int? {
+            guard let count = Int(value.text), count > 0 else {
+                error(value, "'\(value.text)' is not a positive number")
+                return nil
+            }
+            return count
+        }
+        switch name {
+        case "message-size": if let v = size() { configuration.limits.messageSize = v }
+        case "line-length": if let v = size() { configuration.limits.dataLineLength = v }
+        case "command-line-length":
+            if let v = size() {
+                guard v >= 512 else { return error(value, "command-line-length must be at least 512 (RFC 5321)") }
+                configuration.limits.commandLineLength = v
+            }
+        case "memory-spool": if let v = size() { configuration.limits.memorySpoolThreshold = v }
+        case "recipients": if let v = count() { configuration.limits.recipients = v }
+        case "errors": if let v = count() { configuration.limits.errors = v }
+        case "idle-timeout":
+            guard let v = Quantity.duration(value.text), v > 0 else { return error(value, "bad duration '\(value.text)' (use 30s, 5m, 1h)") }
+            configuration.limits.idleTimeout = v
+        default:
+            error(arguments[0], "unknown limit '\(name)'\(Suggestion.hint(for: name, among: Self.limitNames))")
+        }
+    }
+
+    private mutating func applyTimeout(_ head: Token, _ arguments: [Token]) {
+        guard arguments.count == 2, let name = arguments[0].word else {
+            return error(head, "write 'timeout NAME DURATION' (NAME is one of \(Self.timeoutNames.joined(separator: ", ")))")
+        }
+        guard let value = Quantity.duration(arguments[1].text), value > 0 else {
+            return error(arguments[1], "bad duration '\(arguments[1].text)' (use 30s, 5m, 1h)")
+        }
+        switch name {
+        case "upstream-connect": configuration.upstreamTimeouts.connect = value
+        case "upstream-command": configuration.upstreamTimeouts.command = value
+        case "upstream-data": configuration.upstreamTimeouts.endOfData = value
+        default: error(arguments[0], "unknown timeout '\(name)'\(Suggestion.hint(for: name, among: Self.timeoutNames))")
+        }
+    }
+
+    private mutating func include(_ token: Token, from file: String) {
+        guard includeDepth < 16 else { return error(token, "includes nested too deeply (a loop?)") }
+        let pattern = resolve(token.text, relativeTo: file)
+        let matches = Glob.expand(pattern)
+        if matches.isEmpty && !Glob.hasWildcard(pattern) {
+            return error(token, "cannot read '\(pattern)'")
+        }
+        includeDepth += 1
+        for path in matches { loadFile(path, from: token.location) }
+        includeDepth -= 1
+    }
+
+    private func resolve(_ path: String, relativeTo file: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let directory = (file as NSString).deletingLastPathComponent
+        return directory.isEmpty ? path : directory + "/" + path
+    }
+}
+
+/// File-name globs for `include`, sorted.
+enum Glob {
+    static func hasWildcard(_ pattern: String) -> Bool { pattern.contains { "*?[".contains($0) } }
+
+    static func expand(_ pattern: String) -> [String] {
+        guard hasWildcard(pattern) else {
+            return FileManager.default.fileExists(atPath: pattern) ? [pattern] : []
+        }
+        var result = glob_t()
+        defer { globfree(&result) }
+        guard glob(pattern, 0, nil, &result) == 0 else { return [] }
+        return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceConfig
+import SluiceServer
+import SluiceSMTP
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Start relaying.")
+
+    @Option(name: .customLong("listen"), help: "Address to accept clients on, HOST:PORT or [IPv6]:PORT (repeatable; default 127.0.0.1:2525).")
+    var listen: [String] = []
+
+    @Option(help: "Upstream MTA, HOST:PORT.")
+    var upstream: String?
+
+    @Option(help: "Configuration file; flags override its settings.")
+    var config: String?
+
+    @Option(help: "Name Sluice gives itself in replies and trace headers (default: this machine's name).")
+    var hostname: String?
+
+    @Option(name: .customLong("spool-dir"), help: "Directory for messages larger than the memory spool (default: /tmp).")
+    var spoolDir: String?
+
+    @Option(help: "Event loop threads (default 1).")
+    var threads: Int?
+
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds open sessions may finish after SIGTERM (default 30).")
+    var shutdownGrace: Double?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (default info).")
+    var logLevel: String = "info"
+
+    /// Called by main: the async body of `sluice run`.
+    func execute() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw CommandFailure(message: "unknown log level '\(logLevel)' (use trace, debug, info, notice, warning, error)")
+        }
+        let configuration = try resolvedConfiguration()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "sluice")
+        for warning in try config.map({ try ConfigurationLoader.load(path: $0).warnings }) ?? [] {
+            logger.warning("\(warning)")
+        }
+
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let server: SluiceServer
+        do {
+            server = try await SluiceServer.start(configuration: configuration, logger: logger)
+        } catch let error as ServerError {
+            throw CommandFailure(message: error.description)
+        }
+        await SignalWaiter.waitForTermination()
+        await server.shutdown()
+    }
+
+    /// The configuration file's settings, with flags on top and defaults under both.
+    private func resolvedConfiguration() throws -> ServerConfiguration {
+        var file = Configuration()
+        if let config { file = try ConfigurationLoader.load(path: config) }
+        func endpoint(_ text: String, _ flag: String) throws -> Endpoint {
+            do { return try Endpoint(parsing: text) } catch { throw CommandFailure(message: "--\(flag): \(error)") }
+        }
+        let listen = listen.isEmpty ? file.listen : try listen.map { try endpoint($0, "listen") }
+        guard let upstream = try upstream.map({ try endpoint($0, "upstream") }) ?? file.upstream else {
+            throw CommandFailure(message: "no upstream: give --upstream HOST:PORT or 'upstream' in the configuration file")
+        }
+        var configuration = ServerConfiguration(
+            listen: listen.isEmpty ? [Endpoint(host: "127.0.0.1", port: 2525)] : listen,
+            upstream: upstream,
+            hostname: hostname ?? file.hostname ?? ProcessInfo.processInfo.hostName,
+            spoolDirectory: spoolDir ?? file.spoolDirectory ?? NSTemporaryDirectory())
+        configuration.limits = file.limits
+        configuration.upstreamTimeouts = file.upstreamTimeouts
+        configuration.bareLineEndings = file.bareLineEndings
+        configuration.threads = threads ?? file.threads ?? 1
+        configuration.shutdownGrace = shutdownGrace ?? file.shutdownGrace ?? 30
+        guard (1...256).contains(configuration.threads) else { throw CommandFailure(message: "--threads must be 1 to 256") }
+        guard configuration.shutdownGrace >= 0 else { throw CommandFailure(message: "--shutdown-grace must not be negative") }
+        return configuration
+    }
+}
+
+/// Waits for SIGTERM or SIGINT without blocking a thread.
+enum SignalWaiter {
+    /// Kept for the life of the process (a released source stops delivering).
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    static func waitForTermination() async {
+        let stream = AsyncStream<Int32> { continuation in
+            sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { continuation.yield(number) }
+                source.resume()
+                return source
+            }
+        }
+        for await _ in stream { break }
+    }
+}

@@ -1,0 +1,174 @@
+import SluiceSMTP
+import SluiceSession
+import Testing
+
+private let ok = SMTPReply(code: 250, enhanced: "2.0.0", "Ok")
+
+private func command(_ line: String) -> SMTPCommand {
+    (try? CommandParser.parse(Array(line.utf8))) ?? .unknown(verb: "?")
+}
+
+private func replies(_ actions: [SessionAction]) -> [Int] {
+    actions.compactMap { if case .reply(let reply) = $0 { return reply.code } else { return nil } }
+}
+
+/// A session past the greeting and EHLO.
+private func greetedSession(_ limits: Limits = Limits()) -> ClientSession {
+    var session = ClientSession(configuration: SessionConfiguration(hostname: "sluice.test", limits: limits))
+    _ = session.upstreamReplied(SMTPReply(code: 220, lines: ["upstream ESMTP"]))
+    _ = session.received(command("EHLO client"))
+    _ = session.upstreamReplied(SMTPReply(code: 250, lines: ["upstream", "SIZE 1000000"]))
+    return session
+}
+
+@Suite struct ClientSessionTests {
+    @Test func greetingNamesSluice() {
+        var session = ClientSession(configuration: SessionConfiguration(hostname: "sluice.test"))
+        let actions = session.upstreamReplied(SMTPReply(code: 220, lines: ["mx.upstream ESMTP Postfix"]))
+        #expect(actions == [.reply(SMTPReply(code: 220, lines: ["sluice.test ESMTP Postfix"]))])
+    }
+
+    @Test func upstreamRefusingTheGreetingGives421AndClose() {
+        var session = ClientSession(configuration: SessionConfiguration(hostname: "h"))
+        let actions = session.upstreamReplied(SMTPReply(code: 554, lines: ["go away"]))
+        #expect(replies(actions) == [421])
+        #expect(actions.last == .close)
+    }
+
+    @Test func sequenceErrorsAreAnsweredWithoutTheUpstream() {
+        var session = ClientSession(configuration: SessionConfiguration(hostname: "h"))
+        _ = session.upstreamReplied(SMTPReply(code: 220, lines: ["x"]))
+        #expect(session.received(command("MAIL FROM:<a@b.c>")) == [.reply(.needHelo)])
+        #expect(session.received(command("RCPT TO:<a@b.c>")) == [.reply(.needMail)])
+        #expect(session.received(command("DATA")) == [.reply(.needMail)])
+        #expect(session.received(command("FOO")) == [.reply(.unknownCommand)])
+        #expect(session.received(command("STARTTLS")) == [.reply(.commandNotImplemented)])
+    }
+
+    @Test func dataWithoutAcceptedRecipientIs503() {
+        var session = greetedSession()
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(command("RCPT TO:<x@y.z>"))
+        _ = session.upstreamReplied(SMTPReply(code: 550, lines: ["5.1.1 no such user"]))
+        #expect(session.received(command("DATA")) == [.reply(.needRecipient)])
+    }
+
+    @Test func messageGoesUpstreamOnlyAfterTheFinalDotAndTheClientGetsTheUpstreamsReply() {
+        var session = greetedSession()
+        #expect(session.received(command("MAIL FROM:<a@b.c> SIZE=100")) == [.forward(command("MAIL FROM:<a@b.c> SIZE=100"), .command)])
+        _ = session.upstreamReplied(ok)
+        _ = session.received(command("RCPT TO:<x@y.z>"))
+        _ = session.upstreamReplied(ok)
+        #expect(session.received(.data) == [.reply(.startMailInput), .receiveData])
+        #expect(session.inputMode == .data)
+        #expect(session.dataFinished(size: 10, fault: nil) == [.forward(.data, .command)])
+        let afterGoAhead = session.upstreamReplied(SMTPReply(code: 354, lines: ["go"]))
+        guard case .sendMessage(_, let transaction) = afterGoAhead.first else { Issue.record("no sendMessage"); return }
+        #expect(transaction.recipients.map(\.description) == ["<x@y.z>"])
+        let final = session.upstreamReplied(SMTPReply(code: 250, lines: ["2.0.0 queued as X"]))
+        #expect(final.first == .reply(SMTPReply(code: 250, lines: ["2.0.0 queued as X"])))
+        #expect(session.inputMode == .command)
+    }
+
+    @Test func upstreamFailureDuringTheTransactionIs451NeverAnAcknowledgement() {
+        var session = greetedSession()
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(command("RCPT TO:<x@y.z>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(.data)
+        _ = session.dataFinished(size: 10, fault: nil)
+        _ = session.upstreamReplied(SMTPReply(code: 354, lines: ["go"]))
+        let actions = session.upstreamFailed(.closed)
+        #expect(replies(actions) == [451])
+        #expect(actions.contains(.discardMessage))
+        // The session cannot go on: the next command gets 421, QUIT gets 221.
+        var copy = session
+        #expect(replies(copy.received(command("MAIL FROM:<a@b.c>"))) == [421])
+        #expect(replies(session.received(.quit)) == [221])
+    }
+
+    @Test func upstreamTimeoutAtTheFinalDotIs451WithTimeoutCode() {
+        var session = greetedSession()
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(command("RCPT TO:<x@y.z>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(.data)
+        _ = session.dataFinished(size: 10, fault: nil)
+        _ = session.upstreamReplied(SMTPReply(code: 354, lines: ["go"]))
+        #expect(session.upstreamFailed(.timedOut).first == .reply(.upstreamTimedOut))
+    }
+
+    @Test func refusedContentResetsTheUpstreamTransactionSilently() {
+        var session = greetedSession()
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(command("RCPT TO:<x@y.z>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(.data)
+        let actions = session.dataFinished(size: 10, fault: .bareLF)
+        #expect(replies(actions) == [554])
+        #expect(actions.last == .forward(.rset, .command))
+        #expect(session.upstreamReplied(ok) == [], "the internal RSET's reply is not relayed")
+        #expect(session.inputMode == .command)
+    }
+
+    @Test func declaredSizeOverTheLimitIs552AtMail() {
+        var limits = Limits()
+        limits.messageSize = 5000
+        var session = greetedSession(limits)
+        #expect(session.received(command("MAIL FROM:<a@b.c> SIZE=5001")) == [.reply(.declaredSizeTooBig)])
+        #expect(session.messageSizeLimit == 5000)
+    }
+
+    @Test func recipientLimitIs452() {
+        var limits = Limits()
+        limits.recipients = 1
+        var session = greetedSession(limits)
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(command("RCPT TO:<x@y.z>"))
+        _ = session.upstreamReplied(ok)
+        #expect(session.received(command("RCPT TO:<w@y.z>")) == [.reply(.tooManyRecipients)])
+    }
+
+    @Test func tooManyErrorsCloseTheSessionWith421() {
+        var limits = Limits()
+        limits.errors = 2
+        var session = greetedSession(limits)
+        _ = session.received(command("FOO"))
+        _ = session.received(command("FOO"))
+        let actions = session.received(command("FOO"))
+        #expect(replies(actions) == [500, 421])
+        #expect(actions.last == .close)
+    }
+
+    @Test func shutdownWaitsForAPendingUpstreamReplyThenSays421() {
+        var session = greetedSession()
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        #expect(session.shutdownRequested() == [])
+        let actions = session.upstreamReplied(ok)
+        #expect(replies(actions) == [250, 421])
+        #expect(actions.last == .close)
+        var idle = greetedSession()
+        #expect(replies(idle.shutdownRequested()) == [421])
+    }
+
+    @Test func idleTimeoutIs421() {
+        var session = greetedSession()
+        let actions = session.clientTimedOut()
+        #expect(actions == [.reply(.idleTimeout("sluice.test")), .close])
+    }
+
+    @Test func ehloReplyAdvertisesTheSmallerSize() {
+        var limits = Limits()
+        limits.messageSize = 2_000_000
+        var session = ClientSession(configuration: SessionConfiguration(hostname: "s", limits: limits))
+        _ = session.upstreamReplied(SMTPReply(code: 220, lines: ["x"]))
+        _ = session.received(command("EHLO c"))
+        let actions = session.upstreamReplied(SMTPReply(code: 250, lines: ["up", "SIZE 1000000", "STARTTLS"]))
+        #expect(actions == [.reply(SMTPReply(code: 250, lines: ["s", "PIPELINING", "SIZE 1000000"]))])
+    }
+}
