@@ -205,8 +205,11 @@ def measure(a) -> dict:
     t.join(2)
     time.sleep(0.5)
     after = proc_status(a.pid)
+    # The kernel folds the current RSS into VmHWM lazily, so take the larger of it and the samples.
+    peak_kib = max(after["VmHWM"], peak["rss"])
     out.update(rss_before_kib=before["VmRSS"], hwm_after_kib=after["VmHWM"], rss_after_kib=after["VmRSS"],
-               rss_peak_sampled_kib=peak["rss"], rss_growth_mib=round((after["VmHWM"] - before["VmRSS"]) / 1024, 1))
+               rss_peak_sampled_kib=peak["rss"], rss_peak_kib=peak_kib,
+               rss_growth_mib=round((peak_kib - before["VmRSS"]) / 1024, 1))
     if a.spool_dir:
         out["spool_peak_sampled_bytes"] = peak["spool"]
     if a.sink_log:

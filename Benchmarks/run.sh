@@ -10,6 +10,8 @@
 #   SLUICE_THREADS        --threads for Sluice (default 1)
 #   SLUICE_EXTRA_ARGS     extra arguments appended to `sluice run ...` (word-split), e.g. a larger
 #                         message size limit: the 100 MiB test needs Sluice to accept 100 MiB
+#   SLUICE_BENCH_CONFIG=0 do not pass --config with `limit message-size` (passed by default when
+#                         `sluice run --help` lists --config, so the 100 MiB message is accepted)
 #   SKIP_SLUICE=1         skip the Sluice target and the memory measurements
 #   HAPROXY_THREADS       haproxy nbthread (default: SLUICE_THREADS, so both proxies get the same cores)
 #   BENCH_ROUNDS          rounds (default 3; --quick 1)
@@ -215,6 +217,14 @@ HAPROXY_VERSION=$("$HAPROXY" -v | head -n 1 | awk '{print $3}')
 log "haproxy $HAPROXY_VERSION pid $HAPROXY_PID on 127.0.0.1:$HAPROXY_PORT (mode tcp, nbthread $HAPROXY_THREADS)"
 
 SLUICE_PID= SLUICE_PORT= SLUICE_N=0
+SLUICE_CONF=()
+if [[ $SKIP_SLUICE != 1 && ${SLUICE_BENCH_CONFIG:-1} == 1 ]] \
+        && timeout 10 "$SLUICE_BIN" run --help 2>&1 | grep -q -- '--config'; then
+    # The default message size limit (25M) would refuse the big message: raise it in a config
+    # file (flags override the file, so listen/upstream/spool/threads still come from the flags).
+    printf 'limit message-size %sM\n' $((BIG_MIB * 2 + 16)) >"$TMP/sluice-bench.conf"
+    SLUICE_CONF=(--config "$TMP/sluice-bench.conf")
+fi
 start_sluice() {  # fresh Sluice instance with its own port, spool dir and log
     SLUICE_N=$((SLUICE_N + 1))
     SLUICE_PORT=$(free_port)
@@ -222,7 +232,7 @@ start_sluice() {  # fresh Sluice instance with its own port, spool dir and log
     SLUICE_LOG=$TMP/sluice-$SLUICE_N.log
     mkdir -p "$SLUICE_SPOOL"
     SLUICE_CMD=("$SLUICE_BIN" run --listen "127.0.0.1:$SLUICE_PORT" --upstream "127.0.0.1:$SINK_PORT"
-                --spool-dir "$SLUICE_SPOOL" --threads "$SLUICE_THREADS" "${SLUICE_EXTRA[@]}")
+                --spool-dir "$SLUICE_SPOOL" --threads "$SLUICE_THREADS" "${SLUICE_CONF[@]}" "${SLUICE_EXTRA[@]}")
     "${SLUICE_CMD[@]}" >"$SLUICE_LOG" 2>&1 &
     SLUICE_PID=$!
     PIDS+=("$SLUICE_PID")
@@ -242,7 +252,8 @@ if [[ $SKIP_SLUICE != 1 ]]; then
     TARGETS+=(sluice)
     PORT_OF[sluice]=$SLUICE_PORT
     PID_OF[sluice]=$SLUICE_PID
-    SLUICE_DESC="\`$(basename "$SLUICE_BIN") run --listen 127.0.0.1:PORT --upstream 127.0.0.1:SINKPORT --spool-dir TMPDIR --threads $SLUICE_THREADS${SLUICE_EXTRA_ARGS:+ $SLUICE_EXTRA_ARGS}\`"
+    SLUICE_DESC="\`$(basename "$SLUICE_BIN") run --listen 127.0.0.1:PORT --upstream 127.0.0.1:SINKPORT --spool-dir TMPDIR --threads $SLUICE_THREADS${SLUICE_CONF[*]:+ --config BENCH.conf}${SLUICE_EXTRA_ARGS:+ $SLUICE_EXTRA_ARGS}\`"
+    [[ ${#SLUICE_CONF[@]} -gt 0 ]] && SLUICE_DESC+=" with BENCH.conf = \`$(cat "$TMP/sluice-bench.conf")\`"
 fi
 
 # ---------------------------------------------------------------- throughput

@@ -258,6 +258,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                                 date: Date())
         var header = upstream.allocator.buffer(capacity: 256)
         header.writeString(trace.text)
+        armUpstreamTimer(after: timeouts.endOfData)
         spool.send(header: header, to: upstream).assumeIsolated().whenFailure { error in
             // Never send the final dot of a message that did not go out whole: drop the connection.
             self.logger.warning("\(self.sessionID): could not send message upstream: \(error)")

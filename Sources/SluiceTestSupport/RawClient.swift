@@ -1,0 +1,84 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A byte-level SMTP client for the cases no polite client produces: pipelined groups in one write,
+/// bare LFs, smuggling attempts, over-long lines. It sends exactly the bytes it is given.
+public final class RawClient: Sendable {
+    private let channel: Channel
+    private let received: NIOLockedValueBox<(text: String, closed: Bool)>
+
+    public static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawClient {
+        let received = NIOLockedValueBox<(text: String, closed: Bool)>(("", false))
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Collector(received: received))
+                }
+            }
+            .connect(host: host, port: port).get()
+        return RawClient(channel: channel, received: received)
+    }
+
+    private init(channel: Channel, received: NIOLockedValueBox<(text: String, closed: Bool)>) {
+        self.channel = channel
+        self.received = received
+    }
+
+    public func send(_ text: String) async throws {
+        try await channel.writeAndFlush(ByteBuffer(string: text))
+    }
+
+    public func send(bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    /// Everything received so far.
+    public var transcript: String { received.withLockedValue { $0.text } }
+    public var isClosed: Bool { received.withLockedValue { $0.closed } }
+
+    /// The reply lines received so far (`250 2.1.0 Ok`), continuation lines included.
+    public var replyLines: [String] { transcript.components(separatedBy: "\r\n").filter { !$0.isEmpty } }
+
+    /// Final reply lines only (`250 …`, not `250-…`).
+    public var replies: [String] { replyLines.filter { $0.count < 4 || $0[$0.index($0.startIndex, offsetBy: 3)] != "-" } }
+
+    /// Waits until `count` final replies arrived (or the connection closed, or `seconds` passed).
+    @discardableResult
+    public func waitForReplies(_ count: Int, seconds: Double = 10) async -> [String] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while replies.count < count, !isClosed, Date() < deadline {
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+        return replies
+    }
+
+    /// Waits until the server closed the connection.
+    @discardableResult
+    public func waitForClose(seconds: Double = 10) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !isClosed, Date() < deadline { try? await Task.sleep(nanoseconds: 5_000_000) }
+        return isClosed
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+private final class Collector: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let received: NIOLockedValueBox<(text: String, closed: Bool)>
+
+    init(received: NIOLockedValueBox<(text: String, closed: Bool)>) { self.received = received }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let text = String(buffer: unwrapInboundIn(data))
+        received.withLockedValue { $0.text += text }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        received.withLockedValue { $0.closed = true }
+    }
+}

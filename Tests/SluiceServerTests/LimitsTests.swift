@@ -1,0 +1,67 @@
+import Foundation
+import SluiceTestSupport
+import Testing
+
+/// Each limit, enforced with the right reply.
+@Suite struct LimitsTests {
+    @Test func declaredSizeOverTheLimitIs552AtMail() async throws {
+        try await withRelay(configure: { $0.limits.messageSize = 10_000 }) { upstream, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            try await client.send("EHLO c\r\nMAIL FROM:<a@b.example> SIZE=10001\r\nMAIL FROM:<a@b.example> SIZE=10000\r\n")
+            let replies = await client.waitForReplies(4)
+            #expect(replies[2].hasPrefix("552 5.3.4"))
+            #expect(replies[3].hasPrefix("250"))
+            #expect(client.replyLines.contains("250-SIZE 10000"), "the value advertised is the value enforced")
+            #expect(upstream.commands.filter { $0.hasPrefix("MAIL") } == ["MAIL FROM:<a@b.example> SIZE=10000"])
+            await client.close()
+        }
+    }
+
+    @Test func messageGrowingPastTheLimitIs552AtTheDotAndNothingReachesTheUpstream() async throws {
+        try await withRelay(configure: { $0.limits.messageSize = 10_000 }) { upstream, sluice in
+            let result = try await ExternalTool.python("""
+                import smtplib, sys
+                s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+                s.ehlo()
+                s.esmtp_features.pop("size")  # do not declare SIZE: the message just grows
+                try:
+                    s.sendmail("a@example.org", ["b@example.com"], "Subject: t\\r\\n\\r\\n" + ("x" * 70 + "\\r\\n") * 300)
+                    print("accepted")
+                except smtplib.SMTPDataError as e:
+                    print(e.smtp_code, e.smtp_error.decode())
+                s.quit()
+                """, ["\(sluice.port)"])
+            #expect(result.stdout.hasPrefix("552 5.3.4"), "\(result.stdout) \(result.stderr)")
+            #expect(upstream.messages.isEmpty)
+            #expect(!upstream.commands.contains("DATA"))
+        }
+    }
+
+    @Test func recipientsOverTheLimitGet452() async throws {
+        try await withRelay(configure: { $0.limits.recipients = 2 }) { upstream, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            try await client.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<1@y.example>\r\nRCPT TO:<2@y.example>\r\nRCPT TO:<3@y.example>\r\n")
+            let replies = await client.waitForReplies(6)
+            #expect(replies.last?.hasPrefix("452 4.5.3") == true)
+            #expect(upstream.commands.filter { $0.hasPrefix("RCPT") }.count == 2)
+            await client.close()
+        }
+    }
+
+    @Test func tooManyErrorsGive421AndClose() async throws {
+        try await withRelay(configure: { $0.limits.errors = 3 }) { _, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            try await client.send("BAD\r\nBAD\r\nBAD\r\nBAD\r\nNOOP\r\n")
+            #expect(await client.waitForClose())
+            #expect(client.replies.map { String($0.prefix(9)) } == ["220 sluic", "500 5.5.2", "500 5.5.2", "500 5.5.2", "500 5.5.2", "421 4.7.0"])
+        }
+    }
+
+    @Test func idleClientGets421AndIsClosed() async throws {
+        try await withRelay(configure: { $0.limits.idleTimeout = 0.3 }) { _, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            #expect(await client.waitForClose(seconds: 10))
+            #expect(client.replies.last?.hasPrefix("421 4.4.2") == true, "got \(client.replies)")
+        }
+    }
+}
