@@ -158,14 +158,32 @@ def sink_messages(log_path: str) -> int:
     return int(digits) if digits else -1
 
 
-def dir_bytes(path: str) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
+def spool_bytes(pid: int, spool_dir: str) -> int:
+    """Bytes in files under spool_dir: those the server holds open (even if already unlinked,
+    as a spool file often is) plus any other files in the directory."""
+    spool_dir = os.path.realpath(spool_dir)
+    seen, total = set(), 0
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+            if not target.startswith(spool_dir + "/"):
+                continue
+            st = os.stat(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    for root, _, files in os.walk(spool_dir):
         for name in files:
             try:
-                total += os.lstat(os.path.join(root, name)).st_size
+                st = os.lstat(os.path.join(root, name))
             except OSError:
-                pass
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
     return total
 
 
@@ -193,7 +211,7 @@ def measure(a) -> dict:
             try:
                 peak["rss"] = max(peak["rss"], proc_status(a.pid)["VmRSS"])
                 if a.spool_dir:
-                    peak["spool"] = max(peak["spool"], dir_bytes(a.spool_dir))
+                    peak["spool"] = max(peak["spool"], spool_bytes(a.pid, a.spool_dir))
             except (OSError, KeyError):
                 return
             stop.wait(0.05)
@@ -236,7 +254,7 @@ def main() -> int:
     m.add_argument("--file", required=True)
     m.add_argument("--warmup-file")
     m.add_argument("--sink-log", help="stdout of `smtp-sink -c`, to confirm delivery")
-    m.add_argument("--spool-dir", help="sampled for its peak size while relaying")
+    m.add_argument("--spool-dir", help="spool files (open or in the folder) sampled for their peak size")
     m.add_argument("--timeout", type=float, default=900)
     a = p.parse_args()
     if a.op == "gen":

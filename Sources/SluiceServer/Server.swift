@@ -68,7 +68,8 @@ public final class SluiceServer: Sendable {
         let server = SluiceServer(configuration: configuration, boundAddresses: listeners.compactMap(\.localAddress),
                                   group: group, pool: pool, listeners: listeners, registry: registry, logger: logger)
         for address in server.boundAddresses {
-            logger.info("listening on \(address), relaying to \(configuration.upstream)")
+            let host = address.ipAddress.map { address.protocol == .inet6 ? "[\($0)]" : $0 } ?? "\(address)"
+            logger.info("listening on \(host):\(address.port ?? 0), relaying to \(configuration.upstream)")
         }
         return server
     }

@@ -16,6 +16,8 @@ do {
 } catch let error as ConfigurationError {
     FileHandle.standardError.write(Data((error.description + "\n").utf8))
     exit(2)
+} catch let code as ExitCode {
+    exit(code.rawValue)
 } catch let error as CommandFailure {
     FileHandle.standardError.write(Data("sluice: error: \(error.message)\n".utf8))
     exit(error.status)

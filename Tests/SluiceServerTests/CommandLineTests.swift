@@ -1,0 +1,69 @@
+import Foundation
+import SluiceTestSupport
+import Testing
+
+/// The `sluice` binary: flags, exit codes, signals.
+@Suite struct CommandLineTests {
+    @Test func badFlagIsOneLineOnStderrAndExitStatus2() async throws {
+        let result = try await ExternalTool.run(SluiceProcess.binary, ["run", "--upstream", "127.0.0.1:25", "--bogus"])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("sluice: error: "), "got: \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        let badAddress = try await ExternalTool.run(SluiceProcess.binary, ["run", "--upstream", "nohost"])
+        #expect(badAddress.status == 2)
+        #expect(badAddress.stderr == "sluice: error: --upstream: 'nohost' has no port (write HOST:PORT, or [IPv6]:PORT)\n")
+    }
+
+    @Test func addressThatCannotBeBoundIsOneLineAndExitStatus2() async throws {
+        let upstream = try await ScriptedUpstream.start()
+        defer { Task { await upstream.stop() } }
+        let result = try await ExternalTool.run(SluiceProcess.binary, [
+            "run", "--listen", "127.0.0.1:\(upstream.port)", "--upstream", "127.0.0.1:\(upstream.port)"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("sluice: error: cannot listen on 127.0.0.1:\(upstream.port): "), "got: \(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error"))
+    }
+
+    @Test func configurationErrorsArePrintedWithLocationsAndRefuseToStart() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "sluice-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/bad.conf"
+        try "upstream 127.0.0.1:25\nlimt errors 3\nlimit recipients -1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await ExternalTool.run(SluiceProcess.binary, ["run", "--config", path])
+        #expect(result.status == 2)
+        #expect(result.stderr == "\(path):2:1: error: unknown setting 'limt' (did you mean 'limit'?)\n\(path):3:18: error: '-1' is not a positive number\n")
+        let check = try await ExternalTool.run(SluiceProcess.binary, ["check", "--config", path])
+        #expect(check.status == 1)
+    }
+
+    @Test func sigtermDrainsOpenSessionsThenSays421AndExitsZero() async throws {
+        let upstream = try await ScriptedUpstream.start()
+        let sluice = try SluiceProcess.start(["run", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
+                                              "--hostname", "sluice.test", "--shutdown-grace", "1.5"])
+        let port = try #require(await sluice.listeningPort(), "no listening line: \(sluice.stderr)")
+
+        // A session in the middle of a message, and an idle one.
+        let busy = try await RawClient.connect(port: port)
+        try await busy.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\nSubject: drain\r\n\r\nfirst half\r\n")
+        await busy.waitForReplies(5)
+        let idle = try await RawClient.connect(port: port)
+        try await idle.send("EHLO c\r\n")
+        await idle.waitForReplies(2)
+
+        sluice.signal(SIGTERM)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        // No new connections once stopping.
+        await #expect(throws: (any Error).self) { _ = try await RawClient.connect(port: port) }
+        // The busy session finishes its message within the grace period.
+        try await busy.send("second half\r\n.\r\nQUIT\r\n")
+        let busyReplies = await busy.waitForReplies(7)
+        #expect(busyReplies.suffix(2).map { String($0.prefix(3)) } == ["250", "221"])
+        #expect(upstream.messages.count == 1)
+        #expect(upstream.messages.first?.wireData.hasSuffix("first half\r\nsecond half\r\n") == true)
+        // The idle one is told 421 4.3.2 when the grace period ends.
+        #expect(await idle.waitForClose(seconds: 10))
+        #expect(idle.replies.last?.hasPrefix("421 4.3.2") == true, "got \(idle.replies)")
+        #expect(await sluice.waitForExit() == 0)
+        await upstream.stop()
+    }
+}
