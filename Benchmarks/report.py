@@ -136,7 +136,7 @@ def memory(big_path, idle_path, meta_path):
         out.append(f"| **100 MiB message: peak RSS growth** | **{(big['rss_peak_kib'] - big['rss_before_kib']) / 1024:,.1f} MiB** |")
         out.append(f"| 100 MiB message: VmRSS after | {big['rss_after_kib'] / 1024:,.1f} MiB |")
         if "spool_peak_sampled_bytes" in big:
-            out.append(f"| 100 MiB message: peak spool-dir size sampled | {big['spool_peak_sampled_bytes'] / 1048576:,.1f} MiB |")
+            out.append(f"| 100 MiB message: peak size of spool files (sampled) | {big['spool_peak_sampled_bytes'] / 1048576:,.1f} MiB |")
         if not big.get("hwm_reset", False):
             out.append("| note | VmHWM could not be reset after warm-up: peak includes start-up |")
     send = big.get("send", {})
