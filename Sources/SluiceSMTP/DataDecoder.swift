@@ -75,6 +75,15 @@ public struct DataDecoder: Sendable {
                     lineLength = 0
                     continue // same byte, in line
                 case .inLine:
+                    // Fast path: skip to the next CR or LF in one tight loop.
+                    if byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") {
+                        var end = index + 1
+                        while end < bytes.count, bytes[end] != UInt8(ascii: "\r"), bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                        lineLength += end - index
+                        if lineLength > maxLineLength { raise(.lineTooLong) }
+                        index = end
+                        continue
+                    }
                     if byte == UInt8(ascii: "\r") {
                         state = .cr
                     } else if byte == UInt8(ascii: "\n") {

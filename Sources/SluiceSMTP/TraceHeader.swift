@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+import Darwin
+#endif
 import Foundation
 
 /// The `Received:` trace header Sluice prepends to every relayed message (RFC 5321 §4.4).
@@ -25,7 +32,7 @@ public struct TraceHeader: Sendable {
 
     /// `Received: from HELO (NAME [ADDR])\r\n\tby HOST (Sluice) with ESMTP id ID\r\n\tfor <RCPT>; DATE\r\n`
     public var text: String {
-        let literal = clientAddress.contains(":") ? "[IPv6:\(clientAddress)]" : "[\(clientAddress)]"
+        let literal = clientAddress.utf8.contains(UInt8(ascii: ":")) ? "[IPv6:\(clientAddress)]" : "[\(clientAddress)]"
         let name = clientName.map { "\($0) \(literal)" } ?? literal
         var text = "Received: from \(Self.sanitized(helo)) (\(name))\r\n\tby \(hostname) (Sluice) with \(esmtp ? "ESMTP" : "SMTP") id \(sessionID)"
         if let recipient { text += "\r\n\tfor \(Self.sanitized(recipient))" }
@@ -39,12 +46,12 @@ public struct TraceHeader: Sendable {
     }
 
     static func rfc5322Date(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.weekday, .day, .month, .year, .hour, .minute, .second], from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var c = tm()
+        gmtime_r(&seconds, &c)
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ n: Int?) -> String { let n = n ?? 0; return n < 10 ? "0\(n)" : "\(n)" }
-        return "\(days[(c.weekday ?? 1) - 1]), \(c.day ?? 1) \(months[(c.month ?? 1) - 1]) \(c.year ?? 1970) \(two(c.hour)):\(two(c.minute)):\(two(c.second)) +0000"
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(c.tm_wday)]), \(c.tm_mday) \(months[Int(c.tm_mon)]) \(c.tm_year + 1900) \(two(c.tm_hour)):\(two(c.tm_min)):\(two(c.tm_sec)) +0000"
     }
 }

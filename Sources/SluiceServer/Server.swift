@@ -9,11 +9,13 @@ import SluiceSession
 public enum ServerError: Error, CustomStringConvertible {
     case cannotListen(Endpoint, String)
     case spoolDirectory(String, String)
+    case cannotResolveUpstream(Endpoint, String)
 
     public var description: String {
         switch self {
         case .cannotListen(let endpoint, let reason): return "cannot listen on \(endpoint): \(reason)"
         case .spoolDirectory(let path, let reason): return "spool directory \(path): \(reason)"
+        case .cannotResolveUpstream(let endpoint, let reason): return "cannot resolve upstream \(endpoint): \(reason)"
         }
     }
 }
@@ -32,12 +34,19 @@ public final class SluiceServer: Sendable {
     /// Binds every listener and starts accepting. Throws `ServerError` when an address cannot be bound.
     public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> SluiceServer {
         try checkSpoolDirectory(configuration.spoolDirectory)
+        let upstreamAddress: SocketAddress
+        do {
+            upstreamAddress = try SocketAddress.makeAddressResolvingHost(configuration.upstream.host, port: configuration.upstream.port)
+        } catch {
+            throw ServerError.cannotResolveUpstream(configuration.upstream, Self.reason(error))
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
         let registry = SessionRegistry()
         let environment = SessionEnvironment(
             configuration: configuration,
+            upstreamAddress: upstreamAddress,
             sessionConfiguration: SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits),
             pool: pool, registry: registry, logger: logger)
         let bootstrap = ServerBootstrap(group: group)

@@ -27,6 +27,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     private var upstream: Channel?
     private var upstreamUsable = true
+    private var quitSentUpstream = false
     private var upstreamTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
     private var lastClientActivity = NIODeadline.now()
@@ -52,11 +53,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         self.context = context
         input = context.channel.allocator.buffer(capacity: 0)
         output = context.channel.allocator.buffer(capacity: 0)
-        if let remote = context.remoteAddress {
+        let remote = context.remoteAddress
+        if let remote {
             clientAddress = remote.ipAddress ?? "\(remote)"
         }
         environment.registry.add(context.channel)
-        logger.info("\(sessionID): connect from [\(clientAddress)]:\(context.remoteAddress?.port ?? 0)")
+        logger.info("\(sessionID): connect from [\(clientAddress)]:\(remote?.port ?? 0)")
         connectUpstream(context: context)
         armIdleTimer(after: limits.idleTimeout)
         context.fireChannelActive()
@@ -122,7 +124,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     private func connectUpstream(context: ChannelHandlerContext) {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let target = environment.configuration.upstream
+        let target = environment.upstreamAddress
         armUpstreamTimer(after: timeouts.connect)
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(.milliseconds(Int64(timeouts.connect * 1000)))
@@ -134,7 +136,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                     handler.upstream = channel
                 }
             }
-            .connect(host: target.host, port: target.port)
+            .connect(to: target)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -240,6 +242,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     private func sendUpstream(_ command: SMTPCommand) {
         guard let upstream else { return }
+        if command == .quit { quitSentUpstream = true }
         let line = command.wireLine
         var buffer = upstream.allocator.buffer(capacity: line.utf8.count + 2)
         buffer.writeString(line)
@@ -275,10 +278,16 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         spool = nil
         if let upstream, upstreamUsable {
             upstreamUsable = false
+            guard !quitSentUpstream else { return closeClient(upstream: upstream) }
             var quit = upstream.allocator.buffer(capacity: 6)
             quit.writeStaticString("QUIT\r\n")
             upstream.writeAndFlush(quit).assumeIsolated().whenComplete { _ in upstream.close(promise: nil) }
         }
+        closeClient(upstream: nil)
+    }
+
+    private func closeClient(upstream closing: Channel?) {
+        closing?.close(promise: nil)
         upstream = nil
         guard let context else { return }
         let pending = output

@@ -38,11 +38,7 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure(message: "unknown log level '\(logLevel)' (use trace, debug, info, notice, warning, error)")
         }
         let configuration = try resolvedConfiguration()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { _ in SluiceLogHandler(level: level) }
         let logger = Logger(label: "sluice")
         for warning in try config.map({ try ConfigurationLoader.load(path: $0).warnings }) ?? [] {
             logger.warning("\(warning)")
