@@ -329,6 +329,6 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     private func logOutcome(_ outcome: TransactionOutcome) {
         if outcome.status == .delivered { messages += 1 }
         let recipients = outcome.transaction.recipients.map(\.description).joined(separator: ",")
-        logger.info("\(sessionID): client=[\(clientAddress)] from=\(outcome.transaction.sender) to=\(recipients) size=\(outcome.size) status=\(outcome.status.rawValue) reply=\"\(outcome.reply)\"")
+        logger.info("\(sessionID): client=[\(clientAddress)] helo=\(outcome.greeting.name) from=\(outcome.transaction.sender) to=\(recipients) size=\(outcome.size) status=\(outcome.status.rawValue) reply=\"\(outcome.reply)\"")
     }
 }

@@ -96,7 +96,7 @@ public struct ClientSession: Sendable {
                 // The upstream refused DATA: that is the answer to the client's final dot.
                 state = .awaitingReply(.greeted(greeting), .internalReset)
                 return [.reply(reply), .discardMessage,
-                        .outcome(TransactionOutcome(status: reply.isTransientFailure ? .failed : .refused,
+                        .outcome(TransactionOutcome(status: reply.isTransientFailure ? .failed : .refused, greeting: greeting,
                                                     transaction: transaction, size: size, reply: reply)),
                         .forward(.rset, .command)]
             }
@@ -107,7 +107,7 @@ public struct ClientSession: Sendable {
             state = .ready(.greeted(greeting))
             let status: TransactionOutcome.Status = reply.isPositiveCompletion ? .delivered : reply.isTransientFailure ? .failed : .refused
             var actions: [SessionAction] = [.reply(reply), .discardMessage,
-                                            .outcome(TransactionOutcome(status: status, transaction: transaction, size: size, reply: reply))]
+                                            .outcome(TransactionOutcome(status: status, greeting: greeting, transaction: transaction, size: size, reply: reply))]
             actions += closeIfDraining()
             return actions
 
@@ -148,10 +148,10 @@ public struct ClientSession: Sendable {
                 state = .closed
                 return [.reply(.upstreamLost(hostname)), .close]
             }
-        case .awaitingDataReply(_, let transaction, let size), .awaitingFinalReply(_, let transaction, let size):
+        case .awaitingDataReply(let greeting, let transaction, let size), .awaitingFinalReply(let greeting, let transaction, let size):
             state = .upstreamGone
             return [.reply(transactionReply), .discardMessage,
-                    .outcome(TransactionOutcome(status: .failed, transaction: transaction, size: size, reply: transactionReply))]
+                    .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: transactionReply))]
                 + closeIfDraining()
         case .upstreamGone, .closed:
             return []
@@ -232,7 +232,7 @@ public struct ClientSession: Sendable {
         if !upstreamAlive {
             state = .upstreamGone
             return [.reply(.upstreamFailedInTransaction), .discardMessage,
-                    .outcome(TransactionOutcome(status: .failed, transaction: transaction, size: size, reply: .upstreamFailedInTransaction))]
+                    .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: .upstreamFailedInTransaction))]
         }
         if let fault {
             let reply: SMTPReply
@@ -245,7 +245,7 @@ public struct ClientSession: Sendable {
             // The upstream accepted MAIL and RCPT: close its transaction too.
             state = .awaitingReply(.greeted(greeting), .internalReset)
             var actions: [SessionAction] = [.discardMessage,
-                                            .outcome(TransactionOutcome(status: .refused, transaction: transaction, size: size, reply: reply))]
+                                            .outcome(TransactionOutcome(status: .refused, greeting: greeting, transaction: transaction, size: size, reply: reply))]
             actions += countError(reply)
             if state != .closed { actions.append(.forward(.rset, .command)) }
             return actions
@@ -259,7 +259,7 @@ public struct ClientSession: Sendable {
         guard case .receivingData(let greeting, let transaction) = state else { return [] }
         state = .awaitingReply(.greeted(greeting), .internalReset)
         return [.reply(.spoolFailure), .discardMessage,
-                .outcome(TransactionOutcome(status: .failed, transaction: transaction, size: 0, reply: .spoolFailure)),
+                .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: 0, reply: .spoolFailure)),
                 .forward(.rset, .command)]
     }
 

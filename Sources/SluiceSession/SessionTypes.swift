@@ -57,6 +57,7 @@ public struct TransactionOutcome: Hashable, Sendable {
         case delivered, refused, failed
     }
     public var status: Status
+    public var greeting: Greeting
     public var transaction: Transaction
     public var size: Int
     public var reply: SMTPReply

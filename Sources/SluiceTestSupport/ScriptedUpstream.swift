@@ -4,7 +4,8 @@ import NIOPosix
 
 /// How the scripted upstream behaves. Every field has the polite default of a working MTA.
 public struct UpstreamScript: Sendable {
-    public var greeting = "220 upstream.test ESMTP scripted"
+    /// The greeting; nil: accept the connection and never say anything.
+    public var greeting: String? = "220 upstream.test ESMTP scripted"
     public var ehloLines = ["upstream.test Hello", "PIPELINING", "SIZE 10240000", "8BITMIME", "STARTTLS", "AUTH PLAIN LOGIN",
                             "CHUNKING", "ENHANCEDSTATUSCODES", "DSN", "SMTPUTF8"]
     /// Recipients (lower-cased address without brackets) refused, with the full reply text (may be multi-line).
@@ -89,7 +90,7 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         state.withLockedValue { $0.connections += 1 }
-        send(script.greeting, context)
+        if let greeting = script.greeting { send(greeting, context) }
     }
 
     func channelRead(context: ChannelHandlerContext, data incoming: NIOAny) {

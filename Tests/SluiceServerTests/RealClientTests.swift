@@ -89,12 +89,45 @@ import Testing
         }
     }
 
+    @Test func messageOverTheMemoryThresholdIsSpooledToAnUnlinkedFileAndReleased() async throws {
+        var script = UpstreamScript()
+        script.stallOn = "DATA"
+        try await withRelay(script, configure: {
+            $0.limits.memorySpoolThreshold = 16 * 1024
+            $0.upstreamTimeouts.command = 2
+        }) { upstream, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            try await client.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n")
+            await client.waitForReplies(5)
+            try await client.send("Subject: spool\r\n\r\n" + String(repeating: String(repeating: "s", count: 70) + "\r\n", count: 4000) + ".\r\n")
+            // While the upstream sits on DATA, the message is in an open, already unlinked file in the spool dir.
+            let deadline = Date().addingTimeInterval(10)
+            while !upstream.commands.contains("DATA"), Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+            let spooled = openFiles(under: sluice.spoolDirectory)
+            #expect(spooled.count == 1 && spooled.allSatisfy { $0.hasSuffix("(deleted)") }, "open spool files: \(spooled)")
+            #expect(sluice.spoolFiles.isEmpty)
+            let replies = await client.waitForReplies(6)
+            #expect(replies.last?.hasPrefix("451 4.4.7") == true)
+            try await Task.sleep(nanoseconds: 200_000_000)
+            #expect(openFiles(under: sluice.spoolDirectory).isEmpty, "the spool file was closed")
+            await client.close()
+        }
+    }
+
+    /// Targets of this process's open file descriptors that lie under `directory`.
+    private func openFiles(under directory: String) -> [String] {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
+            .filter { $0.hasPrefix(directory) || $0.hasPrefix((directory as NSString).resolvingSymlinksInPath) }
+    }
+
     @Test func transactionIsLoggedOnceWithEnvelopeSizeAndUpstreamReply() async throws {
         try await withRelay { _, sluice in
             _ = try await ExternalTool.run("swaks", ["--server", "127.0.0.1:\(sluice.port)", "--from", "a@example.org", "--to", "b@example.com"])
             try await Task.sleep(nanoseconds: 100_000_000)
             let outcome = sluice.log.messages.filter { $0.contains("status=") }
             #expect(outcome.count == 1)
+            #expect(outcome.first?.contains("helo=") == true)
             #expect(outcome.first?.contains("from=<a@example.org> to=<b@example.com> size=") == true)
             #expect(outcome.first?.contains("status=delivered reply=\"250 2.0.0 Ok: queued\"") == true)
             #expect(sluice.log.messages.contains { $0.contains("connect from [127.0.0.1]") })

@@ -86,7 +86,18 @@ import Testing
         }
     }
 
-    @Test func upstreamStallingOnTheGreetingClosesWithin421() async throws {
+    @Test func upstreamThatNeverGreetsGives421WithinTheConnectTimeout() async throws {
+        var script = UpstreamScript()
+        script.greeting = nil
+        try await withRelay(script, configure: { $0.upstreamTimeouts.connect = 0.5 }) { _, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            let replies = await client.waitForReplies(1, seconds: 10)
+            #expect(replies.first?.hasPrefix("421 4.4.0") == true, "got \(replies)")
+            #expect(await client.waitForClose())
+        }
+    }
+
+    @Test func malformedGreetingGives421AndClose() async throws {
         var script = UpstreamScript()
         script.greeting = "" // sends a blank line: a malformed greeting
         try await withRelay(script) { _, sluice in

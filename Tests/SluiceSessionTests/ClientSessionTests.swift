@@ -156,6 +156,20 @@ private func greetedSession(_ limits: Limits = Limits()) -> ClientSession {
         #expect(replies(idle.shutdownRequested()) == [421])
     }
 
+    @Test func rsetAndANewEhloDropTheTransaction() {
+        var session = greetedSession()
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        _ = session.upstreamReplied(ok)
+        #expect(session.received(.rset) == [.forward(.rset, .command)])
+        _ = session.upstreamReplied(ok)
+        #expect(session.received(command("RCPT TO:<x@y.z>")) == [.reply(.needMail)])
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(command("EHLO again"))
+        _ = session.upstreamReplied(SMTPReply(code: 250, lines: ["up"]))
+        #expect(session.received(command("RCPT TO:<x@y.z>")) == [.reply(.needMail)])
+    }
+
     @Test func idleTimeoutIs421() {
         var session = greetedSession()
         let actions = session.clientTimedOut()
