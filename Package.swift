@@ -25,10 +25,10 @@ let package = Package(
         // Layer 2: pure policy, configuration and dialogue state machines.
         .target(name: "SluicePolicy", dependencies: ["SluiceSMTP", "CPCRE2"]),
         .target(name: "SluiceConfig", dependencies: ["SluiceSMTP", "SluicePolicy"]),
-        .target(name: "SluiceSession", dependencies: ["SluiceSMTP", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "SluiceSession", dependencies: ["SluiceSMTP", "SluicePolicy", .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 4: NIO glue.
         .target(name: "SluiceServer", dependencies: [
-            "SluiceSMTP", "SluiceSession", "SluiceConfig",
+            "SluiceSMTP", "SluiceSession", "SluiceConfig", "SluicePolicy",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -42,7 +42,7 @@ let package = Package(
 
         // Test support: scripted upstream, external client runner, in-process server.
         .target(name: "SluiceTestSupport", dependencies: [
-            "SluiceServer", "SluiceSMTP",
+            "SluiceServer", "SluiceSMTP", "SluiceConfig",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -52,10 +52,11 @@ let package = Package(
             "SluiceSMTP", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
-        .testTarget(name: "SluiceSessionTests", dependencies: ["SluiceSession", "SluiceSMTP"]),
-        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
+        .testTarget(name: "SluiceSessionTests", dependencies: ["SluiceSession", "SluiceSMTP", "SluicePolicy", "SluiceConfig"]),
+        .testTarget(name: "SluicePolicyTests", dependencies: ["SluicePolicy", "SluiceSMTP", "SluiceConfig"]),
+        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP"]),
         .testTarget(name: "SluiceServerTests", dependencies: [
-            "SluiceServer", "SluiceTestSupport", "SluiceSMTP",
+            "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluiceConfig",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

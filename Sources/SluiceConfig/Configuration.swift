@@ -1,3 +1,4 @@
+import SluicePolicy
 import SluiceSMTP
 
 /// Everything a configuration file says. Settings the file leaves out stay nil (or default) so the
@@ -12,6 +13,14 @@ public struct Configuration: Sendable {
     public var upstreamTimeouts = UpstreamTimeouts()
     public var shutdownGrace: Double?
     public var bareLineEndings: BareLineEndingPolicy = .reject
+    /// The compiled rules of every `stage` block.
+    public var ruleSet = RuleSet.empty
+    /// Named lists, by name.
+    public var lists: [String: NamedList] = [:]
+    /// Body octets the body rules look at (`limit body-inspection`).
+    public var bodyInspection = 1024 * 1024
+    /// `acknowledge open-relay`: the administrator knows there is no relay control in the rules.
+    public var openRelayAcknowledged = false
     /// Every file read, in order (the main file first, then includes).
     public var files: [String] = []
     /// Warnings found while loading (errors make loading fail).

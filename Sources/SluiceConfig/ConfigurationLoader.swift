@@ -1,18 +1,23 @@
 import Foundation
+import SluicePolicy
 import SluiceSMTP
 
 /// Reads a configuration file and its includes into a `Configuration`, collecting every error of
 /// every file in one pass. A configuration with any error is refused whole.
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
-                                  "timeout", "bare-line-endings", "shutdown-grace"]
+                                  "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
+                                  "acknowledge"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
-                                    "command-line-length", "memory-spool"]
+                                    "command-line-length", "memory-spool", "body-inspection"]
     public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
 
     private var configuration = Configuration()
     private var diagnostics: [Diagnostic] = []
     private var includeDepth = 0
+    private var currentStage: Stage?
+    private var pendingRules: [(Statement, Stage, String)] = []
+    private var relayHygiene = true
 
     /// Loads `path`; throws `ConfigurationError` with all diagnostics when there is any error.
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -28,7 +33,8 @@ public struct ConfigurationLoader {
         return try loader.finish()
     }
 
-    private func finish() throws(ConfigurationError) -> Configuration {
+    private mutating func finish() throws(ConfigurationError) -> Configuration {
+        compileRules()
         if diagnostics.contains(where: { $0.severity == .error }) { throw ConfigurationError(diagnostics: diagnostics) }
         var configuration = configuration
         configuration.warnings = diagnostics
@@ -45,6 +51,7 @@ public struct ConfigurationLoader {
     }
 
     private mutating func loadText(_ text: String, file: String) {
+        currentStage = nil // a stage block ends with its file
         configuration.files.append(file)
         for statement in Lexer.statements(in: text, file: file, diagnostics: &diagnostics) {
             apply(statement, file: file)
@@ -67,7 +74,34 @@ public struct ConfigurationLoader {
             if arguments.count > 1 { error(arguments[1], "unexpected '\(arguments[1].text)' after \(what)") }
             return first
         }
+        if RuleParser.verbs.contains(keyword), keyword != "tag" || currentStage != nil {
+            guard let stage = currentStage else {
+                return error(head, "rule '\(keyword)' outside a stage (write 'stage NAME' first)")
+            }
+            pendingRules.append((statement, stage, file))
+            return
+        }
         switch keyword {
+        case "stage":
+            guard let token = one("a stage name") else { return }
+            guard let stage = Stage(rawValue: token.text) else {
+                let names = Stage.allCases.map(\.rawValue)
+                return error(token, "unknown stage '\(token.text)'\(Suggestion.hint(for: token.text, among: names)) (stages: \(names.joined(separator: ", ")))")
+            }
+            currentStage = stage
+        case "list":
+            if let list = ListParser.parse(statement, file: file, diagnostics: &diagnostics) {
+                if configuration.lists[list.name] != nil { return error(statement.tokens[1], "list '\(list.name)' is defined twice") }
+                configuration.lists[list.name] = list
+            }
+        case "relay-hygiene":
+            guard let token = one("on or off") else { return }
+            guard token.text == "on" || token.text == "off" else { return error(token, "relay-hygiene is 'on' or 'off'") }
+            relayHygiene = token.text == "on"
+        case "acknowledge":
+            guard let token = one("open-relay") else { return }
+            guard token.text == "open-relay" else { return error(token, "only 'acknowledge open-relay' is known") }
+            configuration.openRelayAcknowledged = true
         case "listen", "upstream":
             guard let token = one("HOST:PORT") else { return }
             do {
@@ -136,6 +170,7 @@ public struct ConfigurationLoader {
                 configuration.limits.commandLineLength = v
             }
         case "memory-spool": if let v = size() { configuration.limits.memorySpoolThreshold = v }
+        case "body-inspection": if let v = size() { configuration.bodyInspection = v }
         case "recipients": if let v = count() { configuration.limits.recipients = v }
         case "errors": if let v = count() { configuration.limits.errors = v }
         case "idle-timeout":
@@ -158,6 +193,42 @@ public struct ConfigurationLoader {
         case "upstream-command": configuration.upstreamTimeouts.command = value
         case "upstream-data": configuration.upstreamTimeouts.endOfData = value
         default: error(arguments[0], "unknown timeout '\(name)'\(Suggestion.hint(for: name, among: Self.timeoutNames))")
+        }
+    }
+
+    /// Compiles the collected rules once every list is known, then looks for rules that can never fire
+    /// and for a configuration without relay control.
+    private mutating func compileRules() {
+        var rules: [Rule] = []
+        for (statement, stage, file) in pendingRules {
+            var parser = RuleParser(statement: statement, stage: stage, lists: configuration.lists)
+            let text = statement.tokens.map { token -> String in
+                if case .string(let value) = token.kind { return "\"\(value)\"" }
+                return token.text
+            }.joined(separator: " ")
+            if let rule = parser.parse(file: file, text: text) { rules.append(rule) }
+            diagnostics += parser.diagnostics
+        }
+        configuration.ruleSet = RuleSet(rules: rules, relayHygiene: relayHygiene)
+        guard !diagnostics.contains(where: { $0.severity == .error }) else { return }
+        for stage in Stage.allCases {
+            var shadowedBy: Rule?
+            for rule in rules where rule.stage == stage {
+                if let earlier = shadowedBy {
+                    diagnostics.append(Diagnostic(.warning, at: SourceLocation(file: rule.location.file, line: rule.location.line, column: 1),
+                                                  "this rule can never fire: the unconditional '\(earlier.action.verb)' at \(earlier.location) ends stage \(stage.rawValue) first"))
+                    break
+                }
+                if rule.condition == nil, rule.action.isTerminal, !rule.observe { shadowedBy = rule }
+            }
+        }
+        let controlsRelay = rules.contains { rule in
+            rule.stage == .rcpt && !rule.observe && { if case .reject = rule.action { return true }; if case .tempfail = rule.action { return true }; return false }()
+                && (rule.condition?.fields.contains { $0 == .rcpt || $0 == .rcptDomain } ?? false)
+        }
+        if !controlsRelay, !configuration.openRelayAcknowledged, let file = configuration.files.first {
+            diagnostics.append(Diagnostic(.warning, at: SourceLocation(file: file, line: 1, column: 1),
+                                          "no relay control: no rule in stage rcpt rejects by rcpt or rcpt.domain, so Sluice relays for any domain the upstream accepts (write 'acknowledge open-relay' if that is intended)"))
         }
     }
 

@@ -76,7 +76,10 @@ public final class Pattern: @unchecked Sendable, CustomStringConvertible {
 
     public func matches(_ subject: String) throws(MatchLimitExceeded) -> Bool {
         var subject = subject
-        return try subject.withUTF8 { buffer throws(MatchLimitExceeded) in try matches(UnsafeRawBufferPointer(buffer)) }
+        let result: Result<Bool, MatchLimitExceeded> = subject.withUTF8 { buffer in
+            Result { () throws(MatchLimitExceeded) -> Bool in try matches(UnsafeRawBufferPointer(buffer)) }
+        }
+        return try result.get()
     }
 
     static func message(for code: Int32) -> String {
@@ -113,6 +116,7 @@ final class MatchScratch {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { pointer in
+            guard let pointer else { return }
             Unmanaged<MatchScratch>.fromOpaque(pointer).release()
         }
         return key

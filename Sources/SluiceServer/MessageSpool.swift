@@ -15,6 +15,9 @@ import NIOPosix
 final class MessageSpool {
     private let directory: String
     private let threshold: Int
+    private let inspectionLimit: Int
+    /// The first `inspectionLimit` octets, kept in memory once the message is on disk (for content rules).
+    private var head = ByteBuffer()
     private let pool: NIOThreadPool
     private let eventLoop: EventLoop
     private var memory: ByteBuffer
@@ -27,9 +30,11 @@ final class MessageSpool {
     /// Called on the event loop when the file backlog falls below the threshold again.
     var onDrained: (() -> Void)?
 
-    init(directory: String, threshold: Int, pool: NIOThreadPool, eventLoop: EventLoop, allocator: ByteBufferAllocator) {
+    init(directory: String, threshold: Int, inspectionLimit: Int, pool: NIOThreadPool, eventLoop: EventLoop,
+         allocator: ByteBufferAllocator) {
         self.directory = directory
         self.threshold = threshold
+        self.inspectionLimit = inspectionLimit
         self.pool = pool
         self.eventLoop = eventLoop
         self.memory = allocator.buffer(capacity: 0)
@@ -51,9 +56,24 @@ final class MessageSpool {
             startFile()
             let inMemory = memory
             memory = ByteBuffer()
+            keepHead(inMemory)
             enqueueWrite(inMemory)
         }
+        keepHead(chunk)
         enqueueWrite(chunk)
+    }
+
+    private func keepHead(_ chunk: ByteBuffer) {
+        let room = inspectionLimit - head.readableBytes
+        guard room > 0 else { return }
+        var slice = chunk.getSlice(at: chunk.readerIndex, length: min(room, chunk.readableBytes))!
+        head.writeBuffer(&slice)
+    }
+
+    /// The start of the message (up to the inspection limit), for header and body rules.
+    var inspectionBytes: ByteBuffer {
+        guard writeChain == nil else { return head }
+        return memory.getSlice(at: memory.readerIndex, length: min(memory.readableBytes, inspectionLimit))!
     }
 
     private func startFile() {
@@ -99,13 +119,15 @@ final class MessageSpool {
         }.nonisolated()
     }
 
-    /// Writes `header`, the message and the final dot to `channel`. Succeeds once all was written.
-    func send(header: ByteBuffer, to channel: Channel) -> EventLoopFuture<Void> {
+    /// Writes `header`, the message from octet `skip` on (a header block replaced by edits is skipped and
+    /// sent within `header`) and the final dot to `channel`. Succeeds once all was written.
+    func send(header: ByteBuffer, skip: Int = 0, to channel: Channel) -> EventLoopFuture<Void> {
         var dot = channel.allocator.buffer(capacity: 3)
         dot.writeStaticString(".\r\n")
         guard let writeChain else {
             channel.write(header, promise: nil)
-            channel.write(memory, promise: nil)
+            let skip = min(skip, memory.readableBytes)
+            channel.write(memory.getSlice(at: memory.readerIndex + skip, length: memory.readableBytes - skip)!, promise: nil)
             return channel.writeAndFlush(dot)
         }
         let total = fileSize
@@ -114,7 +136,7 @@ final class MessageSpool {
                 return self.eventLoop.makeFailedFuture(IOError(errnoCode: EIO, reason: "spool failed"))
             }
             channel.write(header, promise: nil)
-            return self.sendFile(fd: fd, from: 0, total: total, to: channel)
+            return self.sendFile(fd: fd, from: min(skip, total), total: total, to: channel)
         }.flatMap {
             channel.writeAndFlush(dot)
         }.nonisolated()

@@ -47,7 +47,8 @@ public final class SluiceServer: Sendable {
         let environment = SessionEnvironment(
             configuration: configuration,
             upstreamAddress: upstreamAddress,
-            sessionConfiguration: SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits),
+            sessionConfiguration: SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits,
+                                                       ruleSet: configuration.ruleSet),
             pool: pool, registry: registry, logger: logger)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)

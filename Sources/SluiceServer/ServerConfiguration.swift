@@ -1,3 +1,4 @@
+import SluicePolicy
 import SluiceSMTP
 
 /// Everything the server needs to run, whether it came from flags or a configuration file.
@@ -11,6 +12,10 @@ public struct ServerConfiguration: Sendable {
     public var bareLineEndings: BareLineEndingPolicy = .reject
     /// Event loop threads (`--threads`).
     public var threads: Int = 1
+    /// The compiled rules.
+    public var ruleSet = RuleSet.empty
+    /// Body octets the body rules look at.
+    public var bodyInspection = 1024 * 1024
     /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.
     public var shutdownGrace: Double = 30
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SluicePolicy
 import SluiceSMTP
 import SluiceSession
 
@@ -24,6 +25,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     private var framer: CommandLineFramer
     private var decoder: DataDecoder?
     private var spool: MessageSpool?
+    /// The header block as parsed for content rules (its edits replace it on the way upstream).
+    private var inspectedHeader: MessageHeader?
 
     private var upstream: Channel?
     private var upstreamUsable = true
@@ -57,10 +60,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         if let remote {
             clientAddress = remote.ipAddress ?? "\(remote)"
         }
+        session = ClientSession(configuration: environment.sessionConfiguration, clientAddress: clientAddress)
         environment.registry.add(context.channel)
         logger.info("\(sessionID): connect from [\(clientAddress)]:\(remote?.port ?? 0)")
-        connectUpstream(context: context)
         armIdleTimer(after: limits.idleTimeout)
+        perform(session.start())
+        flush()
         context.fireChannelActive()
     }
 
@@ -216,16 +221,25 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 decoder = DataDecoder(maxLineLength: limits.dataLineLength, maxSize: session.messageSizeLimit,
                                       policy: environment.configuration.bareLineEndings)
                 let spool = MessageSpool(directory: environment.configuration.spoolDirectory,
-                                         threshold: limits.memorySpoolThreshold, pool: environment.pool,
+                                         threshold: limits.memorySpoolThreshold,
+                                         inspectionLimit: 256 * 1024 + environment.configuration.bodyInspection,
+                                         pool: environment.pool,
                                          eventLoop: context.eventLoop, allocator: context.channel.allocator)
                 spool.onDrained = { [unowned self] in self.resumeReadingIfPossible() }
                 self.spool = spool
-            case .sendMessage(let greeting, let transaction):
-                sendMessage(greeting: greeting, transaction: transaction)
+            case .connectUpstream:
+                connectUpstream(context: context)
+            case .inspectContent(let facts):
+                inspectContent(facts)
+            case .sendMessage(let greeting, let transaction, let edits):
+                sendMessage(greeting: greeting, transaction: transaction, edits: edits)
             case .discardMessage:
                 spool?.release()
                 spool = nil
                 decoder = nil
+                inspectedHeader = nil
+            case .policy(let notes):
+                for note in notes { logPolicy(note) }
             case .outcome(let outcome):
                 logOutcome(outcome)
             case .close:
@@ -250,7 +264,35 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         upstream.writeAndFlush(buffer, promise: nil)
     }
 
-    private func sendMessage(greeting: Greeting, transaction: Transaction) {
+    /// Runs the header, body and eom rules on the thread pool: a large body scan never blocks the loop.
+    private func inspectContent(_ facts: Facts) {
+        guard let spool else { return }
+        let bytes = spool.inspectionBytes
+        let ruleSet = environment.configuration.ruleSet
+        let bodyLimit = environment.configuration.bodyInspection
+        environment.pool.runIfActive(eventLoop: context.eventLoop) { () -> (RuleSet.ContentOutcome, MessageHeader) in
+            var facts = facts
+            let header = MessageHeader(wire: bytes.readableBytesView)
+            facts.headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
+            facts.body = MessageHeader.unstuffedBody(bytes.readableBytesView.dropFirst(header.length).prefix(bodyLimit))
+            return (ruleSet.evaluateContent(facts), header)
+        }.assumeIsolated().whenComplete { result in
+            guard !self.closed else { return }
+            switch result {
+            case .success(let (outcome, header)):
+                self.inspectedHeader = header
+                self.perform(self.session.contentInspected(outcome))
+            case .failure(let error):
+                self.logger.warning("\(self.sessionID): content inspection failed: \(error)")
+                var failed = RuleSet.ContentOutcome()
+                failed.verdict = .tempfail(RuleSet.inspectionFailed)
+                self.perform(self.session.contentInspected(failed))
+            }
+            self.process()
+        }
+    }
+
+    private func sendMessage(greeting: Greeting, transaction: Transaction, edits: [HeaderEdit]) {
         guard let upstream, let spool else {
             upstreamFailed(.closed)
             return
@@ -261,8 +303,13 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                                 date: Date())
         var header = upstream.allocator.buffer(capacity: 256)
         header.writeString(trace.text)
+        var skip = 0
+        if !edits.isEmpty, let inspected = inspectedHeader {
+            header.writeBytes(inspected.applying(edits))
+            skip = inspected.length
+        }
         armUpstreamTimer(after: timeouts.endOfData)
-        spool.send(header: header, to: upstream).assumeIsolated().whenFailure { error in
+        spool.send(header: header, skip: skip, to: upstream).assumeIsolated().whenFailure { error in
             // Never send the final dot of a message that did not go out whole: drop the connection.
             self.logger.warning("\(self.sessionID): could not send message upstream: \(error)")
             upstream.close(promise: nil)
@@ -325,6 +372,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     // MARK: Logging
+
+    private func logPolicy(_ note: PolicyNote) {
+        let rule = note.rule.map { " rule=\($0)" } ?? ""
+        let line = "\(sessionID): stage=\(note.stage.rawValue)\(rule) \(note.kind == .log ? "log: " : "")\(note.text)"
+        if note.kind == .limitExceeded { logger.warning("\(line)") } else { logger.info("\(line)") }
+    }
 
     private func logOutcome(_ outcome: TransactionOutcome) {
         if outcome.status == .delivered { messages += 1 }

@@ -1,3 +1,4 @@
+import SluicePolicy
 import SluiceSMTP
 
 /// The dialogue with one client, as a state machine that returns actions.
@@ -22,7 +23,7 @@ public struct ClientSession: Sendable {
 
     enum Pending: Hashable, Sendable {
         case helo(Greeting)
-        case mail(ReversePath, ESMTPParameters)
+        case mail(ReversePath, ESMTPParameters, tags: [String], discard: Bool)
         case rcpt(ForwardPath)
         case rset
         case quit
@@ -36,6 +37,8 @@ public struct ClientSession: Sendable {
         case ready(Phase)
         case awaitingReply(Phase, Pending)
         case receivingData(Greeting, Transaction)
+        /// The content rules run off the event loop.
+        case inspecting(Greeting, Transaction, size: Int)
         case awaitingDataReply(Greeting, Transaction, size: Int)
         case awaitingFinalReply(Greeting, Transaction, size: Int)
         /// The upstream failed mid-session: only QUIT is answered (221), anything else gets 421.
@@ -44,15 +47,24 @@ public struct ClientSession: Sendable {
     }
 
     public let configuration: SessionConfiguration
-    private(set) var state: State = .awaitingGreeting
+    var state: State = .awaitingGreeting
     private var errors = 0
     private var upstreamAlive = true
     private var closeAfterReply = false
+    /// The client's address as text (for rules and the trace header).
+    public let clientAddress: String
+    /// Tags set at connect and helo: they last the session.
+    var sessionTags: Set<String> = []
+    /// A discard at connect or helo: every message of the session is discarded.
+    var sessionDiscard = false
+    /// Header edits decided by content rules, applied when the message goes upstream.
+    var pendingEdits: [HeaderEdit] = []
     /// The SIZE the upstream advertised (0 or nil: no limit of its own).
     private var upstreamSize: Int?
 
-    public init(configuration: SessionConfiguration) {
+    public init(configuration: SessionConfiguration, clientAddress: String = "127.0.0.1") {
         self.configuration = configuration
+        self.clientAddress = clientAddress
     }
 
     /// What client input the session can take now.
@@ -101,7 +113,7 @@ public struct ClientSession: Sendable {
                         .forward(.rset, .command)]
             }
             state = .awaitingFinalReply(greeting, transaction, size: size)
-            return [.sendMessage(greeting: greeting, transaction: transaction)]
+            return [.sendMessage(greeting: greeting, transaction: transaction, headerEdits: pendingEdits)]
 
         case .awaitingFinalReply(let greeting, let transaction, let size):
             state = .ready(.greeted(greeting))
@@ -111,7 +123,7 @@ public struct ClientSession: Sendable {
             actions += closeIfDraining()
             return actions
 
-        case .ready, .receivingData, .upstreamGone, .closed:
+        case .ready, .receivingData, .inspecting, .upstreamGone, .closed:
             // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
             return []
         }
@@ -127,8 +139,8 @@ public struct ClientSession: Sendable {
         case .ready:
             state = .closed
             return [.reply(.upstreamLost(hostname)), .close]
-        case .receivingData:
-            return [] // answered at the final dot
+        case .receivingData, .inspecting:
+            return [] // answered at the final dot / when the inspection is done
         case .awaitingReply(let phase, let pending):
             switch pending {
             case .quit:
@@ -171,6 +183,14 @@ public struct ClientSession: Sendable {
         switch command {
         case .helo(let name), .ehlo(let name):
             let greeting = Greeting(name: name, extended: { if case .ehlo = command { return true } else { return false } }())
+            var facts = baseFacts(.fresh)
+            facts.helo = name
+            switch decide(.helo, facts) {
+            case .answer(let actions): return actions
+            case .relay(let tags, let discard):
+                sessionTags.formUnion(tags)
+                sessionDiscard = sessionDiscard || discard
+            }
             return forward(command, phase, .helo(greeting))
 
         case .mail(let path, let parameters):
@@ -179,7 +199,14 @@ public struct ClientSession: Sendable {
             case .transaction: return error(.nestedMail)
             case .greeted:
                 if let size = parameters.size, size > messageSizeLimit { return error(.declaredSizeTooBig) }
-                return forward(command, phase, .mail(path, parameters))
+                var facts = baseFacts(phase)
+                facts.sender = path
+                facts.size = parameters.size
+                switch decide(.mail, facts) {
+                case .answer(let actions): return actions
+                case .relay(let tags, let discard):
+                    return forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard))
+                }
             }
 
         case .rcpt(let path, _):
@@ -189,12 +216,33 @@ public struct ClientSession: Sendable {
                 state = .ready(.transaction(greeting, transaction))
                 return error(.tooManyRecipients)
             }
-            return forward(command, phase, .rcpt(path))
+            var facts = baseFacts(phase)
+            facts.recipient = path
+            switch decide(.rcpt, facts) {
+            case .answer(let actions):
+                if case .ready(.transaction(let greeting, var transaction)) = state {
+                    transaction.refusedRecipients += 1
+                    state = .ready(.transaction(greeting, transaction))
+                }
+                return actions
+            case .relay(let tags, let discard):
+                var transaction = transaction
+                transaction.tags.formUnion(tags)
+                transaction.discard = transaction.discard || discard
+                return forward(command, .transaction(greeting, transaction), .rcpt(path))
+            }
 
         case .data:
             guard case .transaction(let greeting, let transaction) = phase else { return error(.needMail) }
             guard !transaction.recipients.isEmpty else { return error(.needRecipient) }
-            state = .receivingData(greeting, transaction)
+            var dataTransaction = transaction
+            switch decide(.data, baseFacts(phase)) {
+            case .answer(let actions): return actions
+            case .relay(let tags, let discard):
+                dataTransaction.tags.formUnion(tags)
+                dataTransaction.discard = dataTransaction.discard || discard
+            }
+            state = .receivingData(greeting, dataTransaction)
             return [.reply(.startMailInput), .receiveData]
 
         case .rset:
@@ -250,8 +298,14 @@ public struct ClientSession: Sendable {
             if state != .closed { actions.append(.forward(.rset, .command)) }
             return actions
         }
-        state = .awaitingDataReply(greeting, transaction, size: size)
-        return [.forward(.data, .command)]
+        pendingEdits = []
+        state = .inspecting(greeting, transaction, size: size)
+        if configuration.ruleSet.hasContentRules {
+            var facts = baseFacts(.transaction(greeting, transaction))
+            facts.size = size
+            return [.inspectContent(facts)]
+        }
+        return contentInspected(RuleSet.ContentOutcome())
     }
 
     /// The spool could not hold the message (disk full, I/O error).
@@ -275,7 +329,7 @@ public struct ClientSession: Sendable {
         switch state {
         case .closed:
             return []
-        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply:
+        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply, .inspecting:
             closeAfterReply = true
             return []
         default:
@@ -310,9 +364,12 @@ public struct ClientSession: Sendable {
                     relayed = EHLOCapabilities.filter(reply, hostname: hostname, messageSize: messageSizeLimit)
                 }
             }
-        case .mail(let path, let parameters):
+        case .mail(let path, let parameters, let tags, let discard):
             if reply.isPositiveCompletion, let greeting = phase.greeting {
-                next = .transaction(greeting, Transaction(sender: path, parameters: parameters))
+                var transaction = Transaction(sender: path, parameters: parameters)
+                transaction.tags = Set(tags)
+                transaction.discard = discard
+                next = .transaction(greeting, transaction)
             }
         case .rcpt(let path):
             if case .transaction(let greeting, var transaction) = phase {
@@ -342,7 +399,7 @@ public struct ClientSession: Sendable {
     }
 
     /// Replies with an error and closes the session once the client made more than `limits.errors`.
-    private mutating func countError(_ reply: SMTPReply) -> [SessionAction] {
+    mutating func countError(_ reply: SMTPReply) -> [SessionAction] {
         errors += 1
         guard errors > configuration.limits.errors else { return [.reply(reply)] }
         state = .closed

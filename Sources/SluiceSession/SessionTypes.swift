@@ -1,13 +1,16 @@
+import SluicePolicy
 import SluiceSMTP
 
 /// What a session needs to know about the server it belongs to.
 public struct SessionConfiguration: Sendable {
     public var hostname: String
     public var limits: Limits
+    public var ruleSet: RuleSet
 
-    public init(hostname: String, limits: Limits = Limits()) {
+    public init(hostname: String, limits: Limits = Limits(), ruleSet: RuleSet = .empty) {
         self.hostname = hostname
         self.limits = limits
+        self.ruleSet = ruleSet
     }
 }
 
@@ -30,6 +33,10 @@ public struct Transaction: Hashable, Sendable {
     public var recipients: [ForwardPath] = []
     /// RCPT commands refused (by Sluice or the upstream).
     public var refusedRecipients = 0
+    /// Tags set by rules from stage mail on.
+    public var tags: Set<String> = []
+    /// A `discard` rule fired: the client gets 250, the upstream never gets the message.
+    public var discard = false
 
     public init(sender: ReversePath, parameters: ESMTPParameters) {
         self.sender = sender
@@ -54,13 +61,32 @@ public enum UpstreamWait: Hashable, Sendable {
 /// How a transaction ended, for the one log line it gets.
 public struct TransactionOutcome: Hashable, Sendable {
     public enum Status: String, Hashable, Sendable {
-        case delivered, refused, failed
+        case delivered, refused, failed, discarded
     }
     public var status: Status
     public var greeting: Greeting
     public var transaction: Transaction
     public var size: Int
     public var reply: SMTPReply
+}
+
+/// A line about a rule decision, for the log: every decision names the rule's file:line.
+public struct PolicyNote: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable {
+        /// A terminal rule decided the stage.
+        case decision
+        /// A `mode=observe` rule matched: what it would have done.
+        case observed
+        /// A `log "text"` rule fired.
+        case log
+        /// A pattern hit its match limit: the stage tempfailed.
+        case limitExceeded
+    }
+
+    public var kind: Kind
+    public var stage: Stage
+    public var rule: RuleLocation?
+    public var text: String
 }
 
 /// What the channel handler must do. Replies are buffered and flushed when the handler runs out of
@@ -72,8 +98,14 @@ public enum SessionAction: Hashable, Sendable {
     case forward(SMTPCommand, UpstreamWait)
     /// Client input is now message content until CRLF.CRLF (a 354 was just queued).
     case receiveData
-    /// Write the trace header, the spooled message and the final dot upstream, then wait.
-    case sendMessage(greeting: Greeting, transaction: Transaction)
+    /// Connect to the upstream (the connect stage let the client in).
+    case connectUpstream
+    /// Run the content rules (header, body, eom) on the spooled message and report with `contentInspected`.
+    case inspectContent(Facts)
+    /// Write the trace header, the spooled message (with header edits) and the final dot upstream, then wait.
+    case sendMessage(greeting: Greeting, transaction: Transaction, headerEdits: [HeaderEdit])
+    /// Log these rule decisions.
+    case policy([PolicyNote])
     /// Release the spooled message.
     case discardMessage
     /// Log how a transaction ended.

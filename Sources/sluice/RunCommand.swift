@@ -76,6 +76,8 @@ struct RunCommand: ParsableCommand {
         configuration.limits = file.limits
         configuration.upstreamTimeouts = file.upstreamTimeouts
         configuration.bareLineEndings = file.bareLineEndings
+        configuration.ruleSet = file.ruleSet
+        configuration.bodyInspection = file.bodyInspection
         configuration.threads = threads ?? file.threads ?? 1
         configuration.shutdownGrace = shutdownGrace ?? file.shutdownGrace ?? 30
         guard (1...256).contains(configuration.threads) else { throw CommandFailure(message: "--threads must be 1 to 256") }

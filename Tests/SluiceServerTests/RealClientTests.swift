@@ -94,7 +94,7 @@ import Testing
         script.stallOn = "DATA"
         try await withRelay(script, configure: {
             $0.limits.memorySpoolThreshold = 16 * 1024
-            $0.upstreamTimeouts.command = 2
+            $0.upstreamTimeouts.command = 5
         }) { upstream, sluice in
             let client = try await RawClient.connect(port: sluice.port)
             try await client.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n")

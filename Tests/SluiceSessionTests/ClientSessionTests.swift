@@ -64,7 +64,7 @@ private func greetedSession(_ limits: Limits = Limits()) -> ClientSession {
         #expect(session.inputMode == .data)
         #expect(session.dataFinished(size: 10, fault: nil) == [.forward(.data, .command)])
         let afterGoAhead = session.upstreamReplied(SMTPReply(code: 354, lines: ["go"]))
-        guard case .sendMessage(_, let transaction) = afterGoAhead.first else { Issue.record("no sendMessage"); return }
+        guard case .sendMessage(_, let transaction, _) = afterGoAhead.first else { Issue.record("no sendMessage"); return }
         #expect(transaction.recipients.map(\.description) == ["<x@y.z>"])
         let final = session.upstreamReplied(SMTPReply(code: 250, lines: ["2.0.0 queued as X"]))
         #expect(final.first == .reply(SMTPReply(code: 250, lines: ["2.0.0 queued as X"])))

@@ -1,0 +1,82 @@
+/// A rule's condition, compiled: patterns are compiled and lists resolved at load.
+public indirect enum Condition: Sendable {
+    case matches(Field, Pattern)
+    case inList(Field, NamedList)
+    case equals(Field, String)
+    case compare(Field, Comparison, Int)
+    case tls
+    case auth
+    case tagged(String)
+    case not(Condition)
+    case and(Condition, Condition)
+    case or(Condition, Condition)
+
+    public enum Comparison: String, Sendable {
+        case greater = ">", less = "<", greaterOrEqual = ">=", lessOrEqual = "<=", equal = "="
+
+        func holds(_ lhs: Int, _ rhs: Int) -> Bool {
+            switch self {
+            case .greater: return lhs > rhs
+            case .less: return lhs < rhs
+            case .greaterOrEqual: return lhs >= rhs
+            case .lessOrEqual: return lhs <= rhs
+            case .equal: return lhs == rhs
+            }
+        }
+    }
+
+    /// Evaluates against `facts`; throws `Pattern.MatchLimitExceeded` only. A field with no value makes its test false (and `not` of it true).
+    public func holds(for facts: Facts) throws -> Bool {
+        switch self {
+        case .matches(.header(let name), let pattern):
+            for field in facts.headers where field.name.lowercased() == name.lowercased() {
+                if try pattern.matches(field.value) { return true }
+            }
+            return false
+        case .matches(.body, let pattern):
+            return try facts.body.withUnsafeBytes { bytes in try pattern.matches(bytes) }
+        case .matches(let field, let pattern):
+            guard let text = facts.text(of: field) else { return false }
+            return try pattern.matches(text)
+        case .inList(.header(let name), let list):
+            for field in facts.headers where field.name.lowercased() == name.lowercased() {
+                if try list.contains(field.value) { return true }
+            }
+            return false
+        case .inList(let field, let list):
+            guard let text = facts.text(of: field) else { return false }
+            return try list.contains(text)
+        case .equals(.header(let name), let value):
+            return facts.headers.contains { $0.name.lowercased() == name.lowercased() && $0.value == value }
+        case .equals(let field, let value):
+            guard let text = facts.text(of: field) else { return false }
+            switch field {
+            case .senderDomain, .rcptDomain, .helo, .clientName: return text.lowercased() == value.lowercased()
+            default: return text == value
+            }
+        case .compare(let field, let comparison, let value):
+            guard let number = facts.number(of: field) else { return false }
+            return comparison.holds(number, value)
+        case .tls: return facts.tls
+        case .auth: return facts.authUser != nil
+        case .tagged(let tag): return facts.tags.contains(tag)
+        case .not(let inner): return try !inner.holds(for: facts)
+        case .and(let lhs, let rhs):
+            guard try lhs.holds(for: facts) else { return false }
+            return try rhs.holds(for: facts)
+        case .or(let lhs, let rhs):
+            if try lhs.holds(for: facts) { return true }
+            return try rhs.holds(for: facts)
+        }
+    }
+
+    /// Fields the condition reads (for the stage check at load).
+    public var fields: [Field] {
+        switch self {
+        case .matches(let field, _), .inList(let field, _), .equals(let field, _), .compare(let field, _, _): return [field]
+        case .tls, .auth, .tagged: return []
+        case .not(let inner): return inner.fields
+        case .and(let lhs, let rhs), .or(let lhs, let rhs): return lhs.fields + rhs.fields
+        }
+    }
+}

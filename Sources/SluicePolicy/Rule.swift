@@ -1,0 +1,105 @@
+import SluiceSMTP
+
+/// Where a rule was written, for every log line about it and for `sluice explain`.
+public struct RuleLocation: Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+
+    public init(file: String, line: Int) {
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(file):\(line)" }
+}
+
+/// What a rule does when its condition holds.
+public enum RuleAction: Sendable {
+    // Terminal: end the stage.
+    case accept
+    case reject(SMTPReply)
+    case tempfail(SMTPReply)
+    case greylist
+    case discard
+    case disconnect(SMTPReply)
+    // Non-terminal: collect and go on.
+    case addHeader(String, String)
+    case replaceHeader(String, String)
+    case removeHeader(String)
+    case tag(String)
+    case log(String)
+
+    public var isTerminal: Bool {
+        switch self {
+        case .accept, .reject, .tempfail, .greylist, .discard, .disconnect: return true
+        default: return false
+        }
+    }
+
+    public var verb: String {
+        switch self {
+        case .accept: return "accept"
+        case .reject: return "reject"
+        case .tempfail: return "defer"
+        case .greylist: return "greylist"
+        case .discard: return "discard"
+        case .disconnect: return "disconnect"
+        case .addHeader: return "add"
+        case .replaceHeader: return "replace"
+        case .removeHeader: return "remove"
+        case .tag: return "tag"
+        case .log: return "log"
+        }
+    }
+}
+
+/// One compiled rule.
+public struct Rule: Sendable {
+    public var stage: Stage
+    public var action: RuleAction
+    public var condition: Condition?
+    /// `tag NAME` options: tags set when the rule fires.
+    public var tags: [String]
+    /// `mode=observe`: evaluated, logged and counted, no effect.
+    public var observe: Bool
+    public var location: RuleLocation
+    /// The rule as written, for explanations.
+    public var text: String
+
+    public init(stage: Stage, action: RuleAction, condition: Condition?, tags: [String] = [], observe: Bool = false,
+                location: RuleLocation, text: String) {
+        self.stage = stage
+        self.action = action
+        self.condition = condition
+        self.tags = tags
+        self.observe = observe
+        self.location = location
+        self.text = text
+    }
+}
+
+/// The outcome of a stage.
+public enum Verdict: Hashable, Sendable {
+    /// No terminal rule fired: relay the command upstream.
+    case proceed
+    /// `accept`: skip the rest of this stage; the upstream still has its say.
+    case accept
+    case reject(SMTPReply)
+    case tempfail(SMTPReply)
+    case greylist
+    /// Accept from the client, never send upstream.
+    case discard
+    case disconnect(SMTPReply)
+
+    public var name: String {
+        switch self {
+        case .proceed: return "proceed"
+        case .accept: return "accept"
+        case .reject: return "reject"
+        case .tempfail: return "defer"
+        case .greylist: return "greylist"
+        case .discard: return "discard"
+        case .disconnect: return "disconnect"
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import SluiceSMTP
+
+/// The compiled rules of a configuration, and the engine that runs them: a pure function of rules and facts.
+public struct RuleSet: Sendable {
+    public let rules: [Stage: [Rule]]
+    /// RFC 2505 relay hygiene at RCPT (on unless the configuration says `relay-hygiene off`).
+    public let relayHygiene: Bool
+
+    public init(rules: [Rule] = [], relayHygiene: Bool = true) {
+        self.rules = Dictionary(grouping: rules, by: \.stage)
+        self.relayHygiene = relayHygiene
+    }
+
+    public static let empty = RuleSet()
+
+    public func hasRules(for stage: Stage) -> Bool { !(rules[stage]?.isEmpty ?? true) }
+
+    /// What happened in one stage.
+    public struct Outcome: Sendable {
+        public var verdict: Verdict = .proceed
+        /// The rule that decided (nil: no terminal rule fired, or built-in relay hygiene).
+        public var decidedBy: Rule?
+        public var headerEdits: [HeaderEdit] = []
+        public var tags: [String] = []
+        public var logs: [(RuleLocation, String)] = []
+        /// Observe-mode rules that matched, with what they would have done.
+        public var observed: [(Rule, Verdict)] = []
+        /// A pattern hit its match limit: the stage tempfails and this is logged as a warning.
+        public var limitExceeded: (Rule, String)?
+        /// Every rule considered, whether it matched (for `sluice explain`).
+        public var trace: [(Rule, Bool)] = []
+
+        public init() {}
+    }
+
+    public static let inspectionFailed =
+        SMTPReply(code: 451, enhanced: "4.7.0", "Temporary failure in content inspection, try again later")
+    public static let routingCharacters =
+        SMTPReply(code: 550, enhanced: "5.7.1", "Relay access denied: address contains routing characters")
+
+    /// Runs the rules of `stage` top to bottom against `facts`.
+    public func evaluate(_ stage: Stage, _ facts: Facts) -> Outcome {
+        var outcome = Outcome()
+        if stage == .rcpt, relayHygiene, let mailbox = facts.recipient?.mailbox, Self.hasRoutingCharacters(mailbox) {
+            outcome.verdict = .reject(Self.routingCharacters)
+            return outcome
+        }
+        var facts = facts
+        for rule in rules[stage] ?? [] {
+            let matched: Bool
+            do {
+                matched = try rule.condition?.holds(for: facts) ?? true
+            } catch {
+                outcome.trace.append((rule, false))
+                if rule.observe { continue }
+                outcome.verdict = .tempfail(Self.inspectionFailed)
+                outcome.decidedBy = rule
+                outcome.limitExceeded = (rule, (error as? Pattern.MatchLimitExceeded)?.pattern ?? "\(error)")
+                return outcome
+            }
+            outcome.trace.append((rule, matched))
+            guard matched else { continue }
+            let verdict = Self.verdict(of: rule.action)
+            if rule.observe {
+                outcome.observed.append((rule, verdict))
+                continue
+            }
+            outcome.tags += rule.tags
+            facts.tags.formUnion(rule.tags)
+            switch rule.action {
+            case .addHeader(let name, let value): outcome.headerEdits.append(.add(name: name, value: value))
+            case .replaceHeader(let name, let value): outcome.headerEdits.append(.replace(name: name, value: value))
+            case .removeHeader(let glob): outcome.headerEdits.append(.remove(glob: glob))
+            case .tag(let tag):
+                outcome.tags.append(tag)
+                facts.tags.insert(tag)
+            case .log(let text): outcome.logs.append((rule.location, text))
+            default:
+                outcome.verdict = verdict
+                outcome.decidedBy = rule
+                return outcome
+            }
+        }
+        return outcome
+    }
+
+    static func verdict(of action: RuleAction) -> Verdict {
+        switch action {
+        case .accept: return .accept
+        case .reject(let reply): return .reject(reply)
+        case .tempfail(let reply): return .tempfail(reply)
+        case .greylist: return .greylist
+        case .discard: return .discard
+        case .disconnect(let reply): return .disconnect(reply)
+        default: return .proceed
+        }
+    }
+
+    /// `%` or `!` in the local part, `@` inside it (quoted or not): forms a downstream MTA may re-route (RFC 2505).
+    public static func hasRoutingCharacters(_ mailbox: Mailbox) -> Bool {
+        mailbox.localPart.contains { $0 == "%" || $0 == "!" || $0 == "@" }
+    }
+}
+
+extension RuleSet {
+    /// The content stages (header, body, eom) together: tags flow on, header edits accumulate, and the
+    /// first verdict other than proceed/accept ends the message's inspection (and drops the edits).
+    public struct ContentOutcome: Sendable {
+        public var verdict: Verdict = .proceed
+        public var headerEdits: [HeaderEdit] = []
+        public var stages: [(Stage, Outcome)] = []
+
+        public init() {}
+    }
+
+    public var hasContentRules: Bool { hasRules(for: .header) || hasRules(for: .body) || hasRules(for: .eom) }
+
+    public func evaluateContent(_ facts: Facts) -> ContentOutcome {
+        var result = ContentOutcome()
+        var facts = facts
+        for stage in [Stage.header, .body, .eom] where hasRules(for: stage) {
+            let outcome = evaluate(stage, facts)
+            result.stages.append((stage, outcome))
+            facts.tags.formUnion(outcome.tags)
+            switch outcome.verdict {
+            case .proceed, .accept:
+                result.headerEdits += outcome.headerEdits
+            default:
+                result.verdict = outcome.verdict
+                result.headerEdits = []
+                return result
+            }
+        }
+        return result
+    }
+}

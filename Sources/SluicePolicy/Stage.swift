@@ -1,0 +1,50 @@
+/// The protocol stages at which rules run, in order.
+public enum Stage: String, Hashable, Sendable, CaseIterable, Comparable {
+    case connect, helo, mail, rcpt, data, header, body, eom
+
+    public static func < (lhs: Stage, rhs: Stage) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// What a rule condition can look at. Each field is known from a stage on.
+public enum Field: Hashable, Sendable, CustomStringConvertible {
+    case client, clientName, helo, sender, senderDomain, rcpt, rcptDomain, header(String), body, authUser
+    case size, rcptCount
+
+    public static let names: [String: Field] = [
+        "client": .client, "client.name": .clientName, "helo": .helo, "sender": .sender, "sender.domain": .senderDomain,
+        "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "size": .size, "rcpt.count": .rcptCount,
+    ]
+
+    /// The first stage at which the field has a value.
+    public var firstStage: Stage {
+        switch self {
+        case .client, .clientName: return .connect
+        case .helo: return .helo
+        case .sender, .senderDomain, .authUser, .size: return .mail
+        case .rcpt, .rcptDomain, .rcptCount: return .rcpt
+        case .header: return .header
+        case .body: return .body
+        }
+    }
+
+    /// Stages after which the field no longer has a single value (`rcpt` is per recipient).
+    public func isAvailable(in stage: Stage) -> Bool {
+        guard stage >= firstStage else { return false }
+        switch self {
+        case .rcpt, .rcptDomain: return stage == .rcpt
+        case .body: return stage == .body || stage == .eom
+        default: return true
+        }
+    }
+
+    public var isNumeric: Bool { self == .size || self == .rcptCount }
+
+    public var description: String {
+        switch self {
+        case .header(let name): return "header \"\(name)\""
+        default: return Self.names.first { $0.value == self }?.key ?? "?"
+        }
+    }
+}

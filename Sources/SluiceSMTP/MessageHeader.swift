@@ -1,0 +1,137 @@
+import NIOCore
+
+/// A header change, applied to the spooled message before it goes upstream.
+public enum HeaderEdit: Hashable, Sendable {
+    case add(name: String, value: String)
+    /// Replaces the value of every field with this name (none: nothing happens).
+    case replace(name: String, value: String)
+    /// Removes every field whose name matches the glob (`X-Internal-*`), case-insensitively.
+    case remove(glob: String)
+}
+
+/// The header block of a message in wire form (dot-stuffed, CRLF), parsed into fields.
+public struct MessageHeader: Sendable {
+    public struct Field: Sendable {
+        public var name: String
+        /// The value unfolded (CRLF before white space removed), leading white space trimmed.
+        public var value: String
+        /// The field's lines exactly as received, CRLFs included (re-emitted when untouched).
+        public var raw: [UInt8]
+    }
+
+    public var fields: [Field]
+    /// Octets of the header block in the wire data, including the empty line that ends it (if any).
+    public var length: Int
+    /// Whether an empty line ended the block (a message may be all header, or start its body without one).
+    public var endsWithEmptyLine = false
+
+    /// Parses the header block at the start of `wire`. Stops at the first empty line, at a line that is
+    /// not a header field (no colon), or at `limit` octets.
+    public init(wire: some Collection<UInt8>, limit: Int = 256 * 1024) {
+        let bytes = Array(wire.prefix(limit))
+        var fields: [Field] = []
+        var index = 0
+        var length = 0
+        while index < bytes.count {
+            guard let lf = bytes[index...].firstIndex(of: 10) else { break }
+            let lineEnd = lf + 1
+            if lf - index <= 1 && (lf == index || bytes[index] == 13) { // empty line: end of header
+                length = lineEnd
+                endsWithEmptyLine = true
+                break
+            }
+            let isContinuation = bytes[index] == 32 || bytes[index] == 9
+            if isContinuation, !fields.isEmpty {
+                fields[fields.count - 1].raw += bytes[index..<lineEnd]
+                var text = Self.text(bytes[index..<lineEnd])
+                if fields[fields.count - 1].value.isEmpty { text = String(text.drop { $0 == " " || $0 == "\t" }) }
+                fields[fields.count - 1].value += text
+                index = lineEnd
+                length = lineEnd
+                continue
+            }
+            var lineStart = index
+            if bytes[index] == UInt8(ascii: ".") { lineStart += 1 } // dot-stuffing
+            guard let colon = bytes[lineStart..<lineEnd].firstIndex(of: UInt8(ascii: ":")), colon > lineStart,
+                  bytes[lineStart..<colon].allSatisfy({ $0 > 32 && $0 < 127 })
+            else { break } // not a header line: the body starts here
+            let name = String(decoding: bytes[lineStart..<colon], as: UTF8.self)
+            let value = String(Self.text(bytes[(colon + 1)..<lineEnd]).drop { $0 == " " || $0 == "\t" })
+            fields.append(Field(name: name, value: value, raw: Array(bytes[index..<lineEnd])))
+            index = lineEnd
+            length = lineEnd
+        }
+        self.fields = fields
+        self.length = length
+    }
+
+    /// The body's text with dot-stuffing removed (a line's leading "." dropped), for body rules.
+    public static func unstuffedBody(_ wire: some Collection<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(wire.count)
+        var atLineStart = true
+        for byte in wire {
+            if atLineStart && byte == UInt8(ascii: ".") {
+                atLineStart = false
+                continue
+            }
+            out.append(byte)
+            atLineStart = byte == 10
+        }
+        return out
+    }
+
+    /// Line text without its CR LF.
+    private static func text(_ line: ArraySlice<UInt8>) -> String {
+        var line = line
+        while let last = line.last, last == 10 || last == 13 { line.removeLast() }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// The header block after `edits`, in wire form, with the empty line that ended it (if it had one).
+    /// Untouched fields keep their bytes; new values are written as one dot-stuffed line each.
+    public func applying(_ edits: [HeaderEdit]) -> [UInt8] {
+        var fields = self.fields
+        for edit in edits {
+            switch edit {
+            case .add(let name, let value):
+                fields.append(Field(name: name, value: value, raw: Self.line(name, value)))
+            case .replace(let name, let value):
+                for i in fields.indices where fields[i].name.lowercased() == name.lowercased() {
+                    fields[i] = Field(name: fields[i].name, value: value, raw: Self.line(fields[i].name, value))
+                }
+            case .remove(let glob):
+                fields.removeAll { Self.glob(glob.lowercased(), matches: $0.name.lowercased()) }
+            }
+        }
+        var out = fields.flatMap(\.raw)
+        if endsWithEmptyLine { out += [13, 10] }
+        return out
+    }
+
+    static func line(_ name: String, _ value: String) -> [UInt8] {
+        let clean = value.unicodeScalars.map { $0 == "\r" || $0 == "\n" ? " " : Character($0) }
+        var bytes = Array("\(name): \(String(clean))\r\n".utf8)
+        if bytes.first == UInt8(ascii: ".") { bytes.insert(UInt8(ascii: "."), at: 0) }
+        return bytes
+    }
+
+    /// `*` matches any run of characters, `?` one character.
+    public static func glob(_ pattern: String, matches name: String) -> Bool {
+        let p = Array(pattern), n = Array(name)
+        var pi = 0, ni = 0, star = -1, mark = 0
+        while ni < n.count {
+            if pi < p.count, p[pi] == "?" || p[pi] == n[ni] {
+                pi += 1; ni += 1
+            } else if pi < p.count, p[pi] == "*" {
+                star = pi; mark = ni; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; ni = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}

@@ -1,0 +1,135 @@
+import SluicePolicy
+import SluiceSMTP
+
+/// Rule evaluation for the command stages, and the verdict turned into replies.
+extension ClientSession {
+    /// What the command stages decided: go on (and relay), or answer and stop here.
+    enum StageDecision {
+        case relay(tags: [String], discard: Bool)
+        case answer([SessionAction])
+    }
+
+    /// The facts every stage shares; callers add the stage's own.
+    func baseFacts(_ phase: Phase) -> Facts {
+        var facts = Facts(clientText: clientAddress)
+        facts.helo = phase.greeting?.name
+        facts.tags = sessionTags
+        if case .transaction(_, let transaction) = phase {
+            facts.sender = transaction.sender
+            facts.size = transaction.parameters.size
+            facts.recipientCount = transaction.recipients.count
+            facts.tags.formUnion(transaction.tags)
+        }
+        return facts
+    }
+
+    /// Runs `stage`'s rules and turns the verdict into a decision (with the log notes it produced).
+    mutating func decide(_ stage: Stage, _ facts: Facts) -> StageDecision {
+        let ruleSet = configuration.ruleSet
+        guard ruleSet.hasRules(for: stage) || stage == .rcpt else { return .relay(tags: [], discard: false) }
+        let outcome = ruleSet.evaluate(stage, facts)
+        let notes = Self.notes(stage, outcome)
+        let log: [SessionAction] = notes.isEmpty ? [] : [.policy(notes)]
+        switch outcome.verdict {
+        case .proceed, .accept:
+            return .relay(tags: outcome.tags, discard: false)
+        case .discard:
+            return .relay(tags: outcome.tags, discard: true)
+        case .reject(let reply), .tempfail(let reply):
+            return .answer(log + countError(reply))
+        case .greylist:
+            return .answer(log + countError(Self.greylisted))
+        case .disconnect(let reply):
+            state = .closed
+            return .answer(log + [.reply(reply), .close])
+        }
+    }
+
+    /// Until the greylisting store exists, `greylist` defers (documented).
+    static let greylisted = SMTPReply(code: 451, enhanced: "4.7.1", "Greylisted, please try again later")
+
+    static func notes(_ stage: Stage, _ outcome: RuleSet.Outcome) -> [PolicyNote] {
+        var notes: [PolicyNote] = []
+        for (rule, verdict) in outcome.observed {
+            notes.append(PolicyNote(kind: .observed, stage: stage, rule: rule.location, text: "would \(verdict.name): \(rule.text)"))
+        }
+        for (location, text) in outcome.logs {
+            notes.append(PolicyNote(kind: .log, stage: stage, rule: location, text: text))
+        }
+        if let (rule, pattern) = outcome.limitExceeded {
+            notes.append(PolicyNote(kind: .limitExceeded, stage: stage, rule: rule.location,
+                                    text: "pattern \(pattern) hit its match limit: tempfail"))
+        } else if outcome.verdict != .proceed {
+            let reply: String
+            switch outcome.verdict {
+            case .reject(let r), .tempfail(let r), .disconnect(let r): reply = " \"\(r)\""
+            default: reply = ""
+            }
+            notes.append(PolicyNote(kind: .decision, stage: stage, rule: outcome.decidedBy?.location,
+                                    text: "\(outcome.verdict.name)\(reply)" + (outcome.decidedBy == nil ? " (relay hygiene, RFC 2505)" : "")))
+        }
+        return notes
+    }
+
+    /// The client connected: the connect stage decides whether the upstream is contacted at all.
+    public mutating func start() -> [SessionAction] {
+        guard state == .awaitingGreeting else { return [] }
+        switch decide(.connect, baseFacts(.fresh)) {
+        case .relay(let tags, let discard):
+            sessionTags.formUnion(tags)
+            sessionDiscard = sessionDiscard || discard
+            return [.connectUpstream]
+        case .answer(let actions):
+            // Refused before any upstream exists: the reply, then close.
+            state = .closed
+            return actions.filter { if case .close = $0 { return false } else { return true } } + [.close]
+        }
+    }
+
+    /// The content rules ran (header, body, eom).
+    public mutating func contentInspected(_ outcome: RuleSet.ContentOutcome) -> [SessionAction] {
+        guard case .inspecting(let greeting, var transaction, let size) = state else { return [] }
+        let notes = outcome.stages.flatMap { Self.notes($0.0, $0.1) }
+        let log: [SessionAction] = notes.isEmpty ? [] : [.policy(notes)]
+        func refuse(_ reply: SMTPReply, _ status: TransactionOutcome.Status) -> [SessionAction] {
+            state = .awaitingReply(.greeted(greeting), .internalReset)
+            var actions = log + [.discardMessage,
+                                 .outcome(TransactionOutcome(status: status, greeting: greeting, transaction: transaction, size: size, reply: reply))]
+            actions += countError(reply)
+            if state != .closed { actions.append(.forward(.rset, .command)) }
+            return actions
+        }
+        switch outcome.verdict {
+        case .reject(let reply): return refuse(reply, .refused)
+        case .tempfail(let reply): return refuse(reply, .failed)
+        case .greylist: return refuse(Self.greylisted, .failed)
+        case .disconnect(let reply):
+            state = .closed
+            return log + [.discardMessage, .reply(reply), .close]
+        case .discard:
+            transaction.discard = true
+            state = .inspecting(greeting, transaction, size: size)
+            return log + finishDiscarded()
+        case .proceed, .accept:
+            if transaction.discard || sessionDiscard {
+                return log + finishDiscarded()
+            }
+            transaction.tags.formUnion(outcome.stages.flatMap { $0.1.tags })
+            pendingEdits = outcome.headerEdits
+            state = .awaitingDataReply(greeting, transaction, size: size)
+            return log + [.forward(.data, .command)]
+        }
+    }
+
+    /// A discarded message: the client hears 250, the upstream never gets it (and its transaction is reset).
+    mutating func finishDiscarded() -> [SessionAction] {
+        guard case .inspecting(let greeting, let transaction, let size) = state else { return [] }
+        let reply = Self.discarded
+        state = .awaitingReply(.greeted(greeting), .internalReset)
+        return [.reply(reply), .discardMessage,
+                .outcome(TransactionOutcome(status: .discarded, greeting: greeting, transaction: transaction, size: size, reply: reply)),
+                .forward(.rset, .command)]
+    }
+
+    static let discarded = SMTPReply(code: 250, enhanced: "2.0.0", "Ok: message accepted")
+}
