@@ -127,14 +127,18 @@ private struct Cursor {
                 break
             }
         }
-        let local = try localPart()
+        var local = try localPart()
         guard current == UInt8(ascii: "@") else { throw Error("address must have a domain part") }
         index += 1
-        let domain = try domain()
-        guard current == UInt8(ascii: ">") else {
-            if current == UInt8(ascii: "@") { throw Error("address has more than one @") }
-            throw Error("unexpected character in address")
+        var domain = try domain()
+        // `user@host@domain`: kept whole (the domain is the last part) so relay hygiene can refuse it
+        // with 550 5.7.1 rather than a syntax error; the local part then holds an "@".
+        while current == UInt8(ascii: "@"), !local.hasPrefix("\"") {
+            index += 1
+            local += "@" + domain
+            domain = try self.domain()
         }
+        guard current == UInt8(ascii: ">") else { throw Error("unexpected character in address") }
         index += 1
         return Path(sourceRoute: route, mailbox: Mailbox(localPart: local, domain: domain))
     }

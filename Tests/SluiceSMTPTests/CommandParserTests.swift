@@ -45,11 +45,17 @@ private func parse(_ line: String) throws -> SMTPCommand { try CommandParser.par
 
     @Test(arguments: [
         "MAIL FROM:a@b.c", "MAIL FROM:<a@b.c", "MAIL TO:<a@b.c>", "MAIL FROM:<a@@b.c>", "MAIL FROM:<a@b.c> SIZE=abc",
-        "MAIL FROM:<a@b.c> SIZE=1 SIZE=2", "RCPT TO:<a..b@c.d>", "RCPT TO:<@x:>", "RCPT TO:<a@b@c.d>", "HELO", "EHLO a b",
+        "MAIL FROM:<a@b.c> SIZE=1 SIZE=2", "RCPT TO:<a..b@c.d>", "RCPT TO:<@x:>", "HELO", "EHLO a b",
         "DATA now", "QUIT please", "RSET x", "VRFY", "MAIL FROM:<a@b.c>junk",
     ])
     func malformedCommandsAreSyntaxErrors(_ line: String) {
         #expect(throws: CommandParser.Error.self) { try parse(line) }
+    }
+
+    @Test func extraAtSignsStayInTheLocalPartForRelayHygiene() throws {
+        guard case .rcpt(.path(let path), _) = try parse("RCPT TO:<user@host@example.com>") else { Issue.record("not RCPT"); return }
+        #expect(path.mailbox.localPart == "user@host")
+        #expect(path.mailbox.domain == "example.com")
     }
 
     @Test func argumentFreeCommands() throws {
