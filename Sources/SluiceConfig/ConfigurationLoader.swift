@@ -138,7 +138,11 @@ public struct ConfigurationLoader {
         case "timeout":
             applyTimeout(head, arguments)
         default:
-            error(head, "unknown setting '\(keyword)'\(Suggestion.hint(for: keyword, among: Self.settings))")
+            if currentStage != nil {
+                error(head, "unknown verb '\(keyword)'\(Suggestion.hint(for: keyword, among: RuleParser.verbs))")
+            } else {
+                error(head, "unknown setting '\(keyword)'\(Suggestion.hint(for: keyword, among: Self.settings))")
+            }
         }
     }
 

@@ -40,6 +40,12 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 /// "did you mean …" for a mistyped keyword: the closest candidate within a small edit distance.
 enum Suggestion {
     static func closest(to word: String, among candidates: [String]) -> String? {
+        let lower = word.lowercased()
+        // A known word with something appended or cut off (`rcpt_to`, `mai`) is the likeliest intent.
+        if let prefix = candidates.filter({ lower.hasPrefix($0) || ($0.hasPrefix(lower) && lower.count >= 3) })
+            .max(by: { $0.count < $1.count }) {
+            return prefix
+        }
         let scored = candidates.map { ($0, distance(word.lowercased(), $0)) }.filter { $0.1 <= max(2, word.count / 3) }
         return scored.min { $0.1 < $1.1 }?.0
     }

@@ -40,7 +40,7 @@ public final class Pattern: @unchecked Sendable, CustomStringConvertible {
             case "x": options |= UInt32(PCRE2_EXTENDED)
             case "u": options |= UInt32(PCRE2_UTF) | UInt32(PCRE2_UCP) | UInt32(PCRE2_MATCH_INVALID_UTF)
             default:
-                throw CompileError(offset: source.utf8.count + 2 + index, message: "unknown pattern flag '\(flag)' (use \(Self.flagLetters))")
+                throw CompileError(offset: source.utf8.count + 1 + index, message: "unknown pattern flag '\(flag)' (use \(Self.flagLetters))")
             }
         }
         var errorCode: Int32 = 0
