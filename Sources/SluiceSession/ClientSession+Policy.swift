@@ -5,7 +5,7 @@ import SluiceSMTP
 extension ClientSession {
     /// What the command stages decided: go on (and relay), or answer and stop here.
     enum StageDecision {
-        case relay(tags: [String], discard: Bool)
+        case relay(tags: [String], discard: Bool, log: [SessionAction])
         case answer([SessionAction])
     }
 
@@ -26,15 +26,15 @@ extension ClientSession {
     /// Runs `stage`'s rules and turns the verdict into a decision (with the log notes it produced).
     mutating func decide(_ stage: Stage, _ facts: Facts) -> StageDecision {
         let ruleSet = configuration.ruleSet
-        guard ruleSet.hasRules(for: stage) || stage == .rcpt else { return .relay(tags: [], discard: false) }
+        guard ruleSet.hasRules(for: stage) || stage == .rcpt else { return .relay(tags: [], discard: false, log: []) }
         let outcome = ruleSet.evaluate(stage, facts)
         let notes = Self.notes(stage, outcome)
         let log: [SessionAction] = notes.isEmpty ? [] : [.policy(notes)]
         switch outcome.verdict {
         case .proceed, .accept:
-            return .relay(tags: outcome.tags, discard: false)
+            return .relay(tags: outcome.tags, discard: false, log: log)
         case .discard:
-            return .relay(tags: outcome.tags, discard: true)
+            return .relay(tags: outcome.tags, discard: true, log: log)
         case .reject(let reply), .tempfail(let reply):
             return .answer(log + countError(reply))
         case .greylist:
@@ -75,10 +75,10 @@ extension ClientSession {
     public mutating func start() -> [SessionAction] {
         guard state == .awaitingGreeting else { return [] }
         switch decide(.connect, baseFacts(.fresh)) {
-        case .relay(let tags, let discard):
+        case .relay(let tags, let discard, let log):
             sessionTags.formUnion(tags)
             sessionDiscard = sessionDiscard || discard
-            return [.connectUpstream]
+            return log + [.connectUpstream]
         case .answer(let actions):
             // Refused before any upstream exists: the reply, then close.
             state = .closed

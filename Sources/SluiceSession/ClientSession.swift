@@ -187,11 +187,11 @@ public struct ClientSession: Sendable {
             facts.helo = name
             switch decide(.helo, facts) {
             case .answer(let actions): return actions
-            case .relay(let tags, let discard):
+            case .relay(let tags, let discard, let log):
                 sessionTags.formUnion(tags)
                 sessionDiscard = sessionDiscard || discard
+                return log + forward(command, phase, .helo(greeting))
             }
-            return forward(command, phase, .helo(greeting))
 
         case .mail(let path, let parameters):
             switch phase {
@@ -204,8 +204,8 @@ public struct ClientSession: Sendable {
                 facts.size = parameters.size
                 switch decide(.mail, facts) {
                 case .answer(let actions): return actions
-                case .relay(let tags, let discard):
-                    return forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard))
+                case .relay(let tags, let discard, let log):
+                    return log + forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard))
                 }
             }
 
@@ -225,11 +225,11 @@ public struct ClientSession: Sendable {
                     state = .ready(.transaction(greeting, transaction))
                 }
                 return actions
-            case .relay(let tags, let discard):
+            case .relay(let tags, let discard, let log):
                 var transaction = transaction
                 transaction.tags.formUnion(tags)
                 transaction.discard = transaction.discard || discard
-                return forward(command, .transaction(greeting, transaction), .rcpt(path))
+                return log + forward(command, .transaction(greeting, transaction), .rcpt(path))
             }
 
         case .data:
@@ -238,12 +238,12 @@ public struct ClientSession: Sendable {
             var dataTransaction = transaction
             switch decide(.data, baseFacts(phase)) {
             case .answer(let actions): return actions
-            case .relay(let tags, let discard):
+            case .relay(let tags, let discard, let log):
                 dataTransaction.tags.formUnion(tags)
                 dataTransaction.discard = dataTransaction.discard || discard
+                state = .receivingData(greeting, dataTransaction)
+                return log + [.reply(.startMailInput), .receiveData]
             }
-            state = .receivingData(greeting, dataTransaction)
-            return [.reply(.startMailInput), .receiveData]
 
         case .rset:
             return forward(command, phase, .rset)

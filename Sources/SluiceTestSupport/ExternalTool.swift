@@ -42,8 +42,8 @@ public struct ExternalTool {
     }
 
     /// Runs a Python 3 script given as text.
-    public static func python(_ script: String, _ arguments: [String] = [], timeout: Double = 120) async throws -> Result {
-        try await run("python3", ["-c", script] + arguments, timeout: timeout)
+    public static func python(_ script: String, _ arguments: [String] = [], stdin: String? = nil, timeout: Double = 120) async throws -> Result {
+        try await run("python3", ["-c", script] + arguments, stdin: stdin, timeout: timeout)
     }
 }
 

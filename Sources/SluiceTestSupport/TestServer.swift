@@ -95,3 +95,25 @@ public enum TemporaryDirectory {
         return path
     }
 }
+
+import SluiceConfig
+
+extension ServerConfiguration {
+    /// Loads rules (and limits) from configuration text, as `--config` would.
+    public mutating func apply(rules text: String) throws {
+        let file = try ConfigurationLoader.load(text: "acknowledge open-relay\n" + text, file: "test.conf")
+        ruleSet = file.ruleSet
+        bodyInspection = file.bodyInspection
+    }
+}
+
+/// Runs `body` with a scripted upstream and Sluice with these rules in front of it.
+public func withRules<T>(_ rules: String, _ script: UpstreamScript = UpstreamScript(),
+                         _ body: (ScriptedUpstream, TestServer) async throws -> T) async throws -> T {
+    var failure: Error?
+    let result = try await withRelay(script, configure: { configuration in
+        do { try configuration.apply(rules: rules) } catch { failure = error }
+    }, body)
+    if let failure { throw failure }
+    return result
+}
