@@ -36,6 +36,39 @@ import Testing
         #expect(check.status == 1)
     }
 
+    static let root = URL(fileURLWithPath: SluiceProcess.binary).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func checkAcceptsTheShippedFilesAndWarnsAboutAnOpenRelay() async throws {
+        let good = try await ExternalTool.run(SluiceProcess.binary, ["check", "--config", Self.root.path + "/Rules/sluice.conf"])
+        #expect(good.status == 0)
+        #expect(good.stdout.hasSuffix("OK (1 file(s))\n"), "\(good.stdout)")
+        let directory = try TemporaryDirectory.make(prefix: "sluice-check")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "upstream 127.0.0.1:25\n".write(toFile: directory + "/open.conf", atomically: true, encoding: .utf8)
+        let open = try await ExternalTool.run(SluiceProcess.binary, ["check", "--config", directory + "/open.conf"])
+        #expect(open.status == 0)
+        #expect(open.stdout.contains("open.conf:1:1: warning: no relay control"))
+    }
+
+    @Test func explainShowsEachStageRuleAndVerdict() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "sluice-explain")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "Subject: Please send a Wire Transfer\nX-Internal-Id: 7\n\nhello\n".write(toFile: directory + "/m.eml", atomically: true, encoding: .utf8)
+        let config = Self.root.path + "/Rules/examples/inbound-antispam.conf"
+        let result = try await ExternalTool.run(SluiceProcess.binary, [
+            "explain", "--config", config, "--client", "198.51.100.4", "--helo", "mail.sender.example",
+            "--from", "alice@sender.example", "--to", "bob@example.com", "--to", "eve@elsewhere.org", directory + "/m.eml"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let out = result.stdout
+        #expect(out.contains("stage connect  (client 198.51.100.4)"))
+        #expect(out.contains("inbound-antispam.conf:31  no match  reject rcpt.domain not in local \"554 5.7.1 Relay access denied\""), "\(out)")
+        #expect(out.contains("inbound-antispam.conf:31  MATCH     reject rcpt.domain not in local"))
+        #expect(out.contains("=> reject: 554 5.7.1 Relay access denied"))
+        #expect(out.contains("stage header"))
+        #expect(out.contains("=> reject: 550 5.7.1 Content rejected"))
+        #expect(out.contains("result: refused"))
+    }
+
     @Test func sigtermDrainsOpenSessionsThenSays421AndExitsZero() async throws {
         let upstream = try await ScriptedUpstream.start()
         let sluice = try SluiceProcess.start(["run", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
