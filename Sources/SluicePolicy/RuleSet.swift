@@ -15,6 +15,11 @@ public struct RuleSet: Sendable {
 
     public func hasRules(for stage: Stage) -> Bool { !(rules[stage]?.isEmpty ?? true) }
 
+    /// Whether any rule looks at `client.name` (only then is the reverse DNS lookup made).
+    public var usesClientName: Bool {
+        rules.values.joined().contains { $0.condition?.fields.contains(.clientName) ?? false }
+    }
+
     /// What happened in one stage.
     public struct Outcome: Sendable {
         public var verdict: Verdict = .proceed

@@ -229,6 +229,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 self.spool = spool
             case .connectUpstream:
                 connectUpstream(context: context)
+            case .resolveClientName:
+                resolveClientName()
             case .inspectContent(let facts):
                 inspectContent(facts)
             case .sendMessage(let greeting, let transaction, let edits):
@@ -262,6 +264,22 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         buffer.writeString(line)
         buffer.writeStaticString("\r\n")
         upstream.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// Reverse DNS on the thread pool (getnameinfo blocks); the answer counts only within 2 s.
+    private func resolveClientName() {
+        guard let address = context.remoteAddress else { return perform(session.clientNameResolved(nil)) }
+        let deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
+            self.perform(self.session.clientNameResolved(nil))
+            self.flush()
+        }
+        environment.pool.runIfActive(eventLoop: context.eventLoop) { ReverseDNS.name(of: address) }
+            .assumeIsolated().whenComplete { result in
+                deadline.cancel()
+                self.perform(self.session.clientNameResolved((try? result.get()) ?? nil))
+                self.flush()
+                self.process()
+            }
     }
 
     /// Runs the header, body and eom rules on the thread pool: a large body scan never blocks the loop.

@@ -12,6 +12,7 @@ extension ClientSession {
     /// The facts every stage shares; callers add the stage's own.
     func baseFacts(_ phase: Phase) -> Facts {
         var facts = Facts(clientText: clientAddress)
+        facts.clientName = clientName
         facts.helo = phase.greeting?.name
         facts.tags = sessionTags
         if case .transaction(_, let transaction) = phase {
@@ -73,6 +74,23 @@ extension ClientSession {
 
     /// The client connected: the connect stage decides whether the upstream is contacted at all.
     public mutating func start() -> [SessionAction] {
+        guard state == .awaitingGreeting, !resolvingName else { return [] }
+        if configuration.ruleSet.usesClientName {
+            resolvingName = true
+            return [.resolveClientName]
+        }
+        return connectStage()
+    }
+
+    /// The reverse DNS lookup answered (nil: no name, or no answer in time).
+    public mutating func clientNameResolved(_ name: String?) -> [SessionAction] {
+        guard resolvingName else { return [] }
+        resolvingName = false
+        clientName = name
+        return connectStage()
+    }
+
+    private mutating func connectStage() -> [SessionAction] {
         guard state == .awaitingGreeting else { return [] }
         switch decide(.connect, baseFacts(.fresh)) {
         case .relay(let tags, let discard, let log):

@@ -53,6 +53,9 @@ public struct ClientSession: Sendable {
     private var closeAfterReply = false
     /// The client's address as text (for rules and the trace header).
     public let clientAddress: String
+    /// The client's reverse DNS name, when rules asked for it and it was found.
+    var clientName: String?
+    var resolvingName = false
     /// Tags set at connect and helo: they last the session.
     var sessionTags: Set<String> = []
     /// A discard at connect or helo: every message of the session is discarded.

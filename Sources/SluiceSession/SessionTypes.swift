@@ -100,6 +100,8 @@ public enum SessionAction: Hashable, Sendable {
     case receiveData
     /// Connect to the upstream (the connect stage let the client in).
     case connectUpstream
+    /// Look up the client's reverse DNS name (rules use `client.name`) and report with `clientNameResolved`.
+    case resolveClientName
     /// Run the content rules (header, body, eom) on the spooled message and report with `contentInspected`.
     case inspectContent(Facts)
     /// Write the trace header, the spooled message (with header edits) and the final dot upstream, then wait.

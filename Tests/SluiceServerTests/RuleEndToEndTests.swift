@@ -46,6 +46,17 @@ import Testing
         }
     }
 
+    @Test func clientNameComesFromReverseDNS() async throws {
+        try await withRules("""
+            stage connect
+              reject client.name = "localhost" "554 5.7.1 No mail from localhost by name"
+            """) { upstream, sluice in
+            let result = try await send(port: sluice.port)
+            #expect(result.hasPrefix("CONNECT 554 5.7.1 No mail from localhost by name"), "\(result)")
+            #expect(upstream.connections == 0)
+        }
+    }
+
     @Test func heloRejectAndDisconnect() async throws {
         try await withRules("""
             stage helo

@@ -1,3 +1,4 @@
+import SluiceConfig
 import SluiceSMTP
 import SluiceSession
 import Testing
@@ -168,6 +169,22 @@ private func greetedSession(_ limits: Limits = Limits()) -> ClientSession {
         _ = session.received(command("EHLO again"))
         _ = session.upstreamReplied(SMTPReply(code: 250, lines: ["up"]))
         #expect(session.received(command("RCPT TO:<x@y.z>")) == [.reply(.needMail)])
+    }
+
+    @Test func reverseDNSIsLookedUpOnlyWhenRulesUseIt() throws {
+        let rules = try ConfigurationLoader.load(text: """
+            acknowledge open-relay
+            stage connect
+              reject client.name ~ /\\.dynamic\\./ "554 5.7.1 Dynamic address"
+            """, file: "t.conf").ruleSet
+        var session = ClientSession(configuration: SessionConfiguration(hostname: "h", ruleSet: rules), clientAddress: "198.51.100.9")
+        #expect(session.start() == [.resolveClientName])
+        #expect(replies(session.clientNameResolved("host-9.dynamic.isp.example")) == [554])
+        var unnamed = ClientSession(configuration: SessionConfiguration(hostname: "h", ruleSet: rules), clientAddress: "198.51.100.9")
+        _ = unnamed.start()
+        #expect(unnamed.clientNameResolved(nil) == [.connectUpstream])
+        var plain = ClientSession(configuration: SessionConfiguration(hostname: "h"), clientAddress: "198.51.100.9")
+        #expect(plain.start() == [.connectUpstream])
     }
 
     @Test func idleTimeoutIs421() {
