@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SluiceSMTP
@@ -30,6 +31,7 @@ public final class SluiceServer: Sendable {
     private let listeners: [Channel]
     private let registry: SessionRegistry
     private let logger: Logger
+    private let settings: NIOLockedValueBox<(ServerConfiguration, SessionConfiguration)>
 
     /// Binds every listener and starts accepting. Throws `ServerError` when an address cannot be bound.
     public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> SluiceServer {
@@ -45,10 +47,8 @@ public final class SluiceServer: Sendable {
         pool.start()
         let registry = SessionRegistry()
         let environment = SessionEnvironment(
-            configuration: configuration,
+            settings: NIOLockedValueBox((configuration, Self.sessionConfiguration(configuration))),
             upstreamAddress: upstreamAddress,
-            sessionConfiguration: SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits,
-                                                       ruleSet: configuration.ruleSet),
             pool: pool, registry: registry, logger: logger)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -76,7 +76,8 @@ public final class SluiceServer: Sendable {
             throw error
         }
         let server = SluiceServer(configuration: configuration, boundAddresses: listeners.compactMap(\.localAddress),
-                                  group: group, pool: pool, listeners: listeners, registry: registry, logger: logger)
+                                  group: group, pool: pool, listeners: listeners, registry: registry, logger: logger,
+                                  settings: environment.settings)
         for address in server.boundAddresses {
             let host = address.ipAddress.map { address.protocol == .inet6 ? "[\($0)]" : $0 } ?? "\(address)"
             logger.info("listening on \(host):\(address.port ?? 0), relaying to \(configuration.upstream)")
@@ -85,7 +86,9 @@ public final class SluiceServer: Sendable {
     }
 
     private init(configuration: ServerConfiguration, boundAddresses: [SocketAddress], group: MultiThreadedEventLoopGroup,
-                 pool: NIOThreadPool, listeners: [Channel], registry: SessionRegistry, logger: Logger) {
+                 pool: NIOThreadPool, listeners: [Channel], registry: SessionRegistry, logger: Logger,
+                 settings: NIOLockedValueBox<(ServerConfiguration, SessionConfiguration)>) {
+        self.settings = settings
         self.configuration = configuration
         self.boundAddresses = boundAddresses
         self.group = group
@@ -93,6 +96,23 @@ public final class SluiceServer: Sendable {
         self.listeners = listeners
         self.registry = registry
         self.logger = logger
+    }
+
+    static func sessionConfiguration(_ configuration: ServerConfiguration) -> SessionConfiguration {
+        SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits, ruleSet: configuration.ruleSet)
+    }
+
+    /// Replaces rules, lists, limits, timeouts and the hostname for sessions that begin from now on
+    /// (sessions already open keep what they started with). Listeners and the upstream need a restart.
+    public func reload(_ configuration: ServerConfiguration) {
+        var next = configuration
+        let current = settings.withLockedValue { $0.0 }
+        next.listen = current.listen
+        next.upstream = current.upstream
+        next.spoolDirectory = current.spoolDirectory
+        next.threads = current.threads
+        settings.withLockedValue { $0 = (next, Self.sessionConfiguration(next)) }
+        logger.info("reloaded: \(next.ruleSet.rules.values.joined().count) rule(s)")
     }
 
     /// Open client sessions right now.

@@ -1,14 +1,15 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SluiceSession
 
 /// What every session of one server shares.
 struct SessionEnvironment: Sendable {
-    let configuration: ServerConfiguration
+    /// The current settings; SIGHUP replaces them whole, and each session reads them once when it begins.
+    let settings: NIOLockedValueBox<(ServerConfiguration, SessionConfiguration)>
     /// The upstream's address, resolved once at start-up.
     let upstreamAddress: SocketAddress
-    let sessionConfiguration: SessionConfiguration
     let pool: NIOThreadPool
     let registry: SessionRegistry
     let logger: Logger

@@ -14,6 +14,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     typealias OutboundOut = ByteBuffer
 
     private let environment: SessionEnvironment
+    /// The settings in force when this session began (a reload applies to new sessions).
+    private let configuration: ServerConfiguration
+    private let sessionConfiguration: SessionConfiguration
     private var session: ClientSession
     private let sessionID = SessionIdentifier.make()
     private var logger: Logger
@@ -42,13 +45,14 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     init(environment: SessionEnvironment) {
         self.environment = environment
-        self.session = ClientSession(configuration: environment.sessionConfiguration)
-        self.framer = CommandLineFramer(maxLength: environment.configuration.limits.commandLineLength)
+        (self.configuration, self.sessionConfiguration) = environment.settings.withLockedValue { $0 }
+        self.session = ClientSession(configuration: sessionConfiguration)
+        self.framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
         self.logger = environment.logger
     }
 
-    private var limits: Limits { environment.configuration.limits }
-    private var timeouts: UpstreamTimeouts { environment.configuration.upstreamTimeouts }
+    private var limits: Limits { configuration.limits }
+    private var timeouts: UpstreamTimeouts { configuration.upstreamTimeouts }
 
     // MARK: Channel events
 
@@ -60,7 +64,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         if let remote {
             clientAddress = remote.ipAddress ?? "\(remote)"
         }
-        session = ClientSession(configuration: environment.sessionConfiguration, clientAddress: clientAddress)
+        session = ClientSession(configuration: sessionConfiguration, clientAddress: clientAddress)
         environment.registry.add(context.channel)
         logger.info("\(sessionID): connect from [\(clientAddress)]:\(remote?.port ?? 0)")
         armIdleTimer(after: limits.idleTimeout)
@@ -122,7 +126,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         upstreamTimer?.cancel()
         upstreamTimer = nil
         upstream = nil
-        if !closed { logger.warning("\(sessionID): upstream \(environment.configuration.upstream) failed: \(failure)") }
+        if !closed { logger.warning("\(sessionID): upstream \(configuration.upstream) failed: \(failure)") }
         perform(session.upstreamFailed(failure))
         process()
     }
@@ -219,10 +223,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 armUpstreamTimer(after: wait == .command ? timeouts.command : timeouts.endOfData)
             case .receiveData:
                 decoder = DataDecoder(maxLineLength: limits.dataLineLength, maxSize: session.messageSizeLimit,
-                                      policy: environment.configuration.bareLineEndings)
-                let spool = MessageSpool(directory: environment.configuration.spoolDirectory,
+                                      policy: configuration.bareLineEndings)
+                let spool = MessageSpool(directory: configuration.spoolDirectory,
                                          threshold: limits.memorySpoolThreshold,
-                                         inspectionLimit: 256 * 1024 + environment.configuration.bodyInspection,
+                                         inspectionLimit: 256 * 1024 + configuration.bodyInspection,
                                          pool: environment.pool,
                                          eventLoop: context.eventLoop, allocator: context.channel.allocator)
                 spool.onDrained = { [unowned self] in self.resumeReadingIfPossible() }
@@ -286,8 +290,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     private func inspectContent(_ facts: Facts) {
         guard let spool else { return }
         let bytes = spool.inspectionBytes
-        let ruleSet = environment.configuration.ruleSet
-        let bodyLimit = environment.configuration.bodyInspection
+        let ruleSet = configuration.ruleSet
+        let bodyLimit = configuration.bodyInspection
         environment.pool.runIfActive(eventLoop: context.eventLoop) { () -> (RuleSet.ContentOutcome, MessageHeader) in
             var facts = facts
             let header = MessageHeader(wire: bytes.readableBytesView)
@@ -315,7 +319,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             upstreamFailed(.closed)
             return
         }
-        let trace = TraceHeader(hostname: environment.configuration.hostname, helo: greeting.name,
+        let trace = TraceHeader(hostname: configuration.hostname, helo: greeting.name,
                                 clientAddress: clientAddress, sessionID: sessionID, esmtp: greeting.extended,
                                 recipient: transaction.recipients.count == 1 ? transaction.recipients[0].description : nil,
                                 date: Date())

@@ -46,6 +46,7 @@ struct RunCommand: ParsableCommand {
 
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         let server: SluiceServer
         do {
@@ -53,7 +54,22 @@ struct RunCommand: ParsableCommand {
         } catch let error as ServerError {
             throw CommandFailure(message: error.description)
         }
-        await SignalWaiter.waitForTermination()
+        for await number in SignalWaiter.signals() {
+            if number != SIGHUP { break }
+            // SIGHUP: load the configuration again; one with errors never replaces the running one.
+            do {
+                let next = try resolvedConfiguration()
+                for warning in try config.map({ try ConfigurationLoader.load(path: $0).warnings }) ?? [] {
+                    logger.warning("\(warning)")
+                }
+                server.reload(next)
+            } catch let error as ConfigurationError {
+                for diagnostic in error.diagnostics { logger.error("\(diagnostic)") }
+                logger.error("reload refused: the configuration has errors; the running one stays")
+            } catch {
+                logger.error("reload refused: \(error)")
+            }
+        }
         await server.shutdown()
     }
 
@@ -86,20 +102,19 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Waits for SIGTERM or SIGINT without blocking a thread.
+/// SIGTERM, SIGINT and SIGHUP as an async sequence, without blocking a thread.
 enum SignalWaiter {
     /// Kept for the life of the process (a released source stops delivering).
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    static func waitForTermination() async {
-        let stream = AsyncStream<Int32> { continuation in
-            sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+    static func signals() -> AsyncStream<Int32> {
+        AsyncStream<Int32> { continuation in
+            sources = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                 source.setEventHandler { continuation.yield(number) }
                 source.resume()
                 return source
             }
         }
-        for await _ in stream { break }
     }
 }

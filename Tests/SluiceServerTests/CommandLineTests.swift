@@ -69,6 +69,45 @@ import Testing
         #expect(out.contains("result: refused"))
     }
 
+    @Test func sighupReloadsRulesAndABrokenFileNeverReplacesAGoodOne() async throws {
+        let upstream = try await ScriptedUpstream.start()
+        let directory = try TemporaryDirectory.make(prefix: "sluice-reload")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/sluice.conf"
+        let head = "listen 127.0.0.1:0\nupstream 127.0.0.1:\(upstream.port)\nacknowledge open-relay\n"
+        try (head + "stage mail\n  reject sender = \"a@b.example\" \"550 5.7.1 Not you\"\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let sluice = try SluiceProcess.start(["run", "--config", path, "--shutdown-grace", "0"])
+        let port = try #require(await sluice.listeningPort(), "\(sluice.stderr)")
+        func mailReply() async throws -> String {
+            let client = try await RawClient.connect(port: port)
+            try await client.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nQUIT\r\n")
+            let replies = await client.waitForReplies(4)
+            await client.close()
+            return replies.count > 2 ? String(replies[2].prefix(9)) : "\(replies)"
+        }
+        func waitForLog(_ text: String) async -> Bool {
+            let deadline = Date().addingTimeInterval(10)
+            while !sluice.stderr.contains(text), Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
+            return sluice.stderr.contains(text)
+        }
+        #expect(try await mailReply() == "550 5.7.1")
+
+        try head.write(toFile: path, atomically: true, encoding: .utf8)
+        sluice.signal(SIGHUP)
+        #expect(await waitForLog("reloaded: 0 rule(s)"))
+        #expect(try await mailReply() == "250 2.1.0")
+
+        try (head + "stage mail\n  rejct sender = \"a@b.example\" \"550 5.7.1 Not you\"\n").write(toFile: path, atomically: true, encoding: .utf8)
+        sluice.signal(SIGHUP)
+        #expect(await waitForLog("reload refused"))
+        #expect(sluice.stderr.contains("sluice.conf:5:3: error: unknown verb 'rejct' (did you mean 'reject'?)"))
+        #expect(try await mailReply() == "250 2.1.0", "the running configuration stayed")
+
+        sluice.signal(SIGTERM)
+        #expect(await sluice.waitForExit() == 0)
+        await upstream.stop()
+    }
+
     @Test func sigtermDrainsOpenSessionsThenSays421AndExitsZero() async throws {
         let upstream = try await ScriptedUpstream.start()
         let sluice = try SluiceProcess.start(["run", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
