@@ -40,6 +40,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Benchmarks (not part of the product): rule evaluation throughput.
+        .executableTarget(name: "RuleBench", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP", "CPCRE2"],
+                          path: "Benchmarks/RuleBench"),
+
         // Test support: scripted upstream, external client runner, in-process server.
         .target(name: "SluiceTestSupport", dependencies: [
             "SluiceServer", "SluiceSMTP", "SluiceConfig",

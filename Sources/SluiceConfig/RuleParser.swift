@@ -218,7 +218,7 @@ struct RuleParser {
         }
         let field: Field
         if token.word == "header" {
-            field = .header(try string("a header name"))
+            field = .header(try string("a header name").lowercased())
         } else if let word = token.word, let known = Field.names[word] {
             field = known
         } else {

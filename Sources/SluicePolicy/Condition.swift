@@ -1,4 +1,5 @@
 /// A rule's condition, compiled: patterns are compiled and lists resolved at load.
+/// Header names in `Field.header` are stored lower-cased (the parser does it), so matching compares keys.
 public indirect enum Condition: Sendable {
     case matches(Field, Pattern)
     case inList(Field, NamedList)
@@ -29,7 +30,7 @@ public indirect enum Condition: Sendable {
     public func holds(for facts: Facts) throws -> Bool {
         switch self {
         case .matches(.header(let name), let pattern):
-            for field in facts.headers where field.name.lowercased() == name.lowercased() {
+            for field in facts.headers where field.key == name {
                 if try pattern.matches(field.value) { return true }
             }
             return false
@@ -39,7 +40,7 @@ public indirect enum Condition: Sendable {
             guard let text = facts.text(of: field) else { return false }
             return try pattern.matches(text)
         case .inList(.header(let name), let list):
-            for field in facts.headers where field.name.lowercased() == name.lowercased() {
+            for field in facts.headers where field.key == name {
                 if try list.contains(field.value) { return true }
             }
             return false
@@ -47,7 +48,7 @@ public indirect enum Condition: Sendable {
             guard let text = facts.text(of: field) else { return false }
             return try list.contains(text)
         case .equals(.header(let name), let value):
-            return facts.headers.contains { $0.name.lowercased() == name.lowercased() && $0.value == value }
+            return facts.headers.contains { $0.key == name && $0.value == value }
         case .equals(let field, let value):
             guard let text = facts.text(of: field) else { return false }
             switch field {

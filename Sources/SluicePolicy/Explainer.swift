@@ -93,7 +93,7 @@ public struct Explainer {
             let header = MessageHeader(wire: message)
             facts.size = message.count
             facts.headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
-            facts.body = MessageHeader.unstuffedBody(message.dropFirst(header.length).prefix(bodyInspection))
+            facts.body = MessageHeader.unstuffedBody(message[header.length..<min(message.count, header.length + bodyInspection)])
             for stage in [Stage.header, .body, .eom] {
                 let verdict = run(stage, "")
                 if verdict == .discard { discard = true }

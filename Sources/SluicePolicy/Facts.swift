@@ -4,10 +4,13 @@ import SluiceSMTP
 public struct HeaderField: Hashable, Sendable {
     public var name: String
     public var value: String
+    /// The name lower-cased once, for case-insensitive comparisons.
+    public let key: String
 
     public init(name: String, value: String) {
         self.name = name
         self.value = value
+        self.key = name.lowercased()
     }
 }
 

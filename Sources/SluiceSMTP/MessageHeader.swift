@@ -27,8 +27,8 @@ public struct MessageHeader: Sendable {
 
     /// Parses the header block at the start of `wire`. Stops at the first empty line, at a line that is
     /// not a header field (no colon), or at `limit` octets.
-    public init(wire: some Collection<UInt8>, limit: Int = 256 * 1024) {
-        let bytes = Array(wire.prefix(limit))
+    public init(wire: [UInt8], limit: Int = 256 * 1024) {
+        let bytes = wire.count > limit ? Array(wire[..<limit]) : wire
         var fields: [Field] = []
         var index = 0
         var length = 0
@@ -66,18 +66,22 @@ public struct MessageHeader: Sendable {
     }
 
     /// The body's text with dot-stuffing removed (a line's leading "." dropped), for body rules.
-    public static func unstuffedBody(_ wire: some Collection<UInt8>) -> [UInt8] {
+    public static func unstuffedBody(_ wire: ArraySlice<UInt8>) -> [UInt8] {
+        // Copy runs between stuffed dots in bulk: a stuffed dot is a "." right after LF (or at the start).
         var out: [UInt8] = []
         out.reserveCapacity(wire.count)
-        var atLineStart = true
-        for byte in wire {
-            if atLineStart && byte == UInt8(ascii: ".") {
-                atLineStart = false
-                continue
+        var start = wire.startIndex
+        var index = wire.startIndex
+        if index < wire.endIndex, wire[index] == UInt8(ascii: ".") { start = index + 1; index += 1 }
+        while let lf = wire[index...].firstIndex(of: 10) {
+            let next = lf + 1
+            if next < wire.endIndex, wire[next] == UInt8(ascii: ".") {
+                out.append(contentsOf: wire[start..<next])
+                start = next + 1
             }
-            out.append(byte)
-            atLineStart = byte == 10
+            index = next
         }
+        out.append(contentsOf: wire[start...])
         return out
     }
 

@@ -294,9 +294,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         let bodyLimit = configuration.bodyInspection
         environment.pool.runIfActive(eventLoop: context.eventLoop) { () -> (RuleSet.ContentOutcome, MessageHeader) in
             var facts = facts
-            let header = MessageHeader(wire: bytes.readableBytesView)
+            let wire = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
+            let header = MessageHeader(wire: wire)
             facts.headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
-            facts.body = MessageHeader.unstuffedBody(bytes.readableBytesView.dropFirst(header.length).prefix(bodyLimit))
+            facts.body = MessageHeader.unstuffedBody(wire[header.length..<min(wire.count, header.length + bodyLimit)])
             return (ruleSet.evaluateContent(facts), header)
         }.assumeIsolated().whenComplete { result in
             guard !self.closed else { return }
