@@ -255,7 +255,8 @@ struct RuleParser {
             guard let number = Quantity.size(value.text) else { throw fail(value, "'\(value.text)' is not a number or size") }
             return .compare(field, Condition.Comparison(rawValue: symbol)!, number)
         case (.symbol("="), _), (.symbol("!="), _):
-            let value = try string("a value")
+            var value = try string("a value")
+            if field == .senderDomain || field == .rcptDomain { value = Normalize.domain(value) }
             let test = Condition.equals(field, value)
             return op.kind == .symbol("=") ? test : .not(test)
         default:

@@ -52,9 +52,9 @@ public struct NamedList: Sendable {
 }
 
 public enum Normalize {
-    /// Lower-cased, without a trailing dot.
+    /// Lower-cased, without a trailing dot, IDN labels in their A-label (`xn--`) form.
     public static func domain(_ text: String) -> String {
-        var domain = text.lowercased()
+        var domain = Punycode.aLabels(text.lowercased())
         while domain.hasSuffix(".") { domain.removeLast() }
         return domain
     }

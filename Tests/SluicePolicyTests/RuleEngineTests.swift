@@ -210,3 +210,14 @@ private func code(_ verdict: Verdict) -> String {
         #expect(CIDR("::1/129") == nil)
     }
 }
+
+@Suite struct DomainNormalizationTests {
+    @Test func idnDomainsCompareInTheirALabelForm() throws {
+        #expect(Punycode.aLabels("bücher.example") == "xn--bcher-kva.example")
+        #expect(Punycode.aLabels("MÜNCHEN.de") == "xn--mnchen-3ya.de")
+        #expect(Punycode.aLabels("例え.テスト") == "xn--r8jz45g.xn--zckzah")
+        #expect(Normalize.domain("Bücher.Example.") == "xn--bcher-kva.example")
+        let list = NamedList(name: "local", items: .domain(exact: ["xn--bcher-kva.example"], suffixes: []))
+        #expect(try list.contains("BÜCHER.example"))
+    }
+}
