@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import SluicePolicy
@@ -400,10 +401,17 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         let rule = note.rule.map { " rule=\($0)" } ?? ""
         let line = "\(sessionID): stage=\(note.stage.rawValue)\(rule) \(note.kind == .log ? "log: " : "")\(note.text)"
         if note.kind == .limitExceeded { logger.warning("\(line)") } else { logger.info("\(line)") }
+        // Bounded labels: stage, verdict, rule (file:line), mode — never an address or a subject.
+        guard note.kind != .log else { return }
+        Counter(label: "sluice_rule_matches_total", dimensions: [
+            ("stage", note.stage.rawValue), ("verdict", note.verdict), ("rule", note.rule?.description ?? "builtin"),
+            ("mode", note.kind == .observed ? "observe" : "enforce"),
+        ]).increment()
     }
 
     private func logOutcome(_ outcome: TransactionOutcome) {
         if outcome.status == .delivered { messages += 1 }
+        Counter(label: "sluice_transactions_total", dimensions: [("status", outcome.status.rawValue)]).increment()
         let recipients = outcome.transaction.recipients.map(\.description).joined(separator: ",")
         logger.info("\(sessionID): client=[\(clientAddress)] helo=\(outcome.greeting.name) from=\(outcome.transaction.sender) to=\(recipients) size=\(outcome.size) status=\(outcome.status.rawValue) reply=\"\(outcome.reply)\"")
     }

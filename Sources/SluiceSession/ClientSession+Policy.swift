@@ -52,13 +52,13 @@ extension ClientSession {
     static func notes(_ stage: Stage, _ outcome: RuleSet.Outcome) -> [PolicyNote] {
         var notes: [PolicyNote] = []
         for (rule, verdict) in outcome.observed {
-            notes.append(PolicyNote(kind: .observed, stage: stage, rule: rule.location, text: "would \(verdict.name): \(rule.text)"))
+            notes.append(PolicyNote(kind: .observed, stage: stage, rule: rule.location, verdict: verdict.name, text: "would \(verdict.name): \(rule.text)"))
         }
         for (location, text) in outcome.logs {
-            notes.append(PolicyNote(kind: .log, stage: stage, rule: location, text: text))
+            notes.append(PolicyNote(kind: .log, stage: stage, rule: location, verdict: "log", text: text))
         }
         if let (rule, pattern) = outcome.limitExceeded {
-            notes.append(PolicyNote(kind: .limitExceeded, stage: stage, rule: rule.location,
+            notes.append(PolicyNote(kind: .limitExceeded, stage: stage, rule: rule.location, verdict: "defer",
                                     text: "pattern \(pattern) hit its match limit: tempfail"))
         } else if outcome.verdict != .proceed {
             let reply: String
@@ -66,7 +66,7 @@ extension ClientSession {
             case .reject(let r), .tempfail(let r), .disconnect(let r): reply = " \"\(r)\""
             default: reply = ""
             }
-            notes.append(PolicyNote(kind: .decision, stage: stage, rule: outcome.decidedBy?.location,
+            notes.append(PolicyNote(kind: .decision, stage: stage, rule: outcome.decidedBy?.location, verdict: outcome.verdict.name,
                                     text: "\(outcome.verdict.name)\(reply)" + (outcome.decidedBy == nil ? " (relay hygiene, RFC 2505)" : "")))
         }
         return notes

@@ -86,6 +86,8 @@ public struct PolicyNote: Hashable, Sendable {
     public var kind: Kind
     public var stage: Stage
     public var rule: RuleLocation?
+    /// The verdict's name (`reject`, `defer`, …; for `observed`, what it would have been).
+    public var verdict: String
     public var text: String
 }
 

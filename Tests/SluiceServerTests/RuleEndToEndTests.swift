@@ -1,6 +1,15 @@
 import Foundation
+import Metrics
+import MetricsTestKit
 import SluiceTestSupport
 import Testing
+
+/// One metrics backend for the test process (swift-metrics is bootstrapped once per process).
+let testMetrics: TestMetrics = {
+    let metrics = TestMetrics()
+    MetricsSystem.bootstrap(metrics)
+    return metrics
+}()
 
 /// Each verb at each stage, through the real relay, driven by real clients; checks what the upstream got.
 @Suite struct RuleEndToEndTests {
@@ -183,11 +192,17 @@ import Testing
         }
     }
 
-    @Test func observeModeOnlyLogs() async throws {
+    @Test func observeModeOnlyLogsAndCounts() async throws {
+        let metrics = testMetrics
         try await withRules("""
             stage mail
               reject sender ~ /@example\\.org$/ "550 5.7.1 No" mode=observe
             """) { upstream, sluice in
+            defer {
+                let counters = metrics.counters(label: "sluice_rule_matches_total",
+                                                dimensions: [("stage", "mail"), ("verdict", "reject"), ("rule", "test.conf:3"), ("mode", "observe")])
+                #expect(counters.map(\.totalValue).reduce(0, +) >= 1, "the observed match was counted")
+            }
             let result = try await send(port: sluice.port)
             #expect(result.hasPrefix("OK"))
             #expect(upstream.messages.count == 1)
