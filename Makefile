@@ -4,7 +4,7 @@
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT        ?= swift
 # Packages the build, the tests, `make run` and `make bench` use.
-APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev openssl swaks postfix python3
+APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev libpq-dev postgresql openssl swaks postfix python3
 BENCH_PACKAGES := haproxy
 
 UPSTREAM     ?=

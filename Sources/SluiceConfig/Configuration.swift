@@ -19,6 +19,10 @@ public struct Configuration: Sendable {
     public var lists: [String: NamedList] = [:]
     /// Body octets the body rules look at (`limit body-inspection`).
     public var bodyInspection = 1024 * 1024
+    /// Greylisting settings (`greylist …`).
+    public var greylist = GreylistSettings()
+    /// Where greylisting state lives.
+    public var greylistStore: GreylistStoreSpec = .sqlite("/var/lib/sluice/greylist.db")
     /// `acknowledge open-relay`: the administrator knows there is no relay control in the rules.
     public var openRelayAcknowledged = false
     /// Every file read, in order (the main file first, then includes).
@@ -27,6 +31,12 @@ public struct Configuration: Sendable {
     public var warnings: [Diagnostic] = []
 
     public init() {}
+}
+
+/// `greylist store sqlite "PATH"` or `greylist store postgres "URL"`.
+public enum GreylistStoreSpec: Hashable, Sendable {
+    case sqlite(String)
+    case postgres(String)
 }
 
 /// Values with units, as the configuration language writes them.

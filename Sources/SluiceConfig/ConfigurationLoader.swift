@@ -7,7 +7,7 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge"] + RuleParser.verbs
+                                  "acknowledge", "greylist"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
                                     "command-line-length", "memory-spool", "body-inspection"]
     public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
@@ -73,6 +73,10 @@ public struct ConfigurationLoader {
             }
             if arguments.count > 1 { error(arguments[1], "unexpected '\(arguments[1].text)' after \(what)") }
             return first
+        }
+        if keyword == "greylist", currentStage == nil
+            || (statement.tokens.count > 1 && GreylistSettingsParser.names.contains(statement.tokens[1].text)) {
+            return GreylistSettingsParser.apply(statement, file: file, to: &configuration, diagnostics: &diagnostics)
         }
         if RuleParser.verbs.contains(keyword), keyword != "tag" || currentStage != nil {
             guard let stage = currentStage else {

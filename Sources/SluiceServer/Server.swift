@@ -49,7 +49,8 @@ public final class SluiceServer: Sendable {
         let environment = SessionEnvironment(
             settings: NIOLockedValueBox((configuration, Self.sessionConfiguration(configuration))),
             upstreamAddress: upstreamAddress,
-            pool: pool, registry: registry, logger: logger)
+            pool: pool, registry: registry, logger: logger,
+            greylistStore: configuration.greylistStore, clock: configuration.clock)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -78,6 +79,21 @@ public final class SluiceServer: Sendable {
         let server = SluiceServer(configuration: configuration, boundAddresses: listeners.compactMap(\.localAddress),
                                   group: group, pool: pool, listeners: listeners, registry: registry, logger: logger,
                                   settings: environment.settings)
+        if let store = configuration.greylistStore {
+            // Keys not retried in time and passed keys past expiry are removed every 10 minutes
+            // (with PostgreSQL, by whichever node holds the advisory lock).
+            let settings = configuration.greylist, clock = configuration.clock
+            group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(10)) { _ in
+                Task {
+                    do {
+                        let removed = try await store.expire(now: clock(), settings: settings)
+                        if removed > 0 { logger.info("greylist: removed \(removed) expired key(s)") }
+                    } catch {
+                        logger.warning("greylist: expiry failed: \(error)")
+                    }
+                }
+            }
+        }
         for address in server.boundAddresses {
             let host = address.ipAddress.map { address.protocol == .inet6 ? "[\($0)]" : $0 } ?? "\(address)"
             logger.info("listening on \(host):\(address.port ?? 0), relaying to \(configuration.upstream)")
@@ -99,7 +115,8 @@ public final class SluiceServer: Sendable {
     }
 
     static func sessionConfiguration(_ configuration: ServerConfiguration) -> SessionConfiguration {
-        SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits, ruleSet: configuration.ruleSet)
+        SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits, ruleSet: configuration.ruleSet,
+                             greylist: configuration.greylist)
     }
 
     /// Replaces rules, lists, limits, timeouts and the hostname for sessions that begin from now on
@@ -139,6 +156,7 @@ public final class SluiceServer: Sendable {
         }
         try? await group.shutdownGracefully()
         try? await pool.shutdownGracefully()
+        await configuration.greylistStore?.close()
         logger.info("stopped")
     }
 

@@ -1,5 +1,7 @@
+import Foundation
 import SluicePolicy
 import SluiceSMTP
+import SluiceStore
 
 /// Everything the server needs to run, whether it came from flags or a configuration file.
 public struct ServerConfiguration: Sendable {
@@ -14,6 +16,11 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int = 1
     /// The compiled rules.
     public var ruleSet = RuleSet.empty
+    /// Greylisting settings and the store (opened at start when a rule greylists).
+    public var greylist = GreylistSettings()
+    public var greylistStore: (any GreylistStore)?
+    /// Seconds since 1970 (greylisting); tests inject a manual clock.
+    public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     /// Body octets the body rules look at.
     public var bodyInspection = 1024 * 1024
     /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SluiceSession
+import SluiceStore
 
 /// What every session of one server shares.
 struct SessionEnvironment: Sendable {
@@ -13,4 +14,8 @@ struct SessionEnvironment: Sendable {
     let pool: NIOThreadPool
     let registry: SessionRegistry
     let logger: Logger
+    /// Where greylisting state lives (nil: no rule greylists).
+    let greylistStore: (any GreylistStore)?
+    /// Seconds since 1970, for greylisting (tests inject a manual clock).
+    let clock: @Sendable () -> Int64
 }

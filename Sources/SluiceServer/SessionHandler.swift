@@ -6,6 +6,7 @@ import NIOPosix
 import SluicePolicy
 import SluiceSMTP
 import SluiceSession
+import SluiceStore
 
 /// The thin glue between one client connection, its `ClientSession` and its upstream connection:
 /// it frames input, feeds the state machine and carries out the actions it returns.
@@ -236,6 +237,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 connectUpstream(context: context)
             case .resolveClientName:
                 resolveClientName()
+            case .checkGreylist(let keys):
+                checkGreylist(keys)
             case .inspectContent(let facts):
                 inspectContent(facts)
             case .sendMessage(let greeting, let transaction, let edits):
@@ -269,6 +272,52 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         buffer.writeString(line)
         buffer.writeStaticString("\r\n")
         upstream.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// Asks the greylist store (off the event loop) about every key; a store that fails or answers
+    /// later than `greylist timeout` leaves the decision to `greylist on-error`.
+    private func checkGreylist(_ keys: [GreylistKey]) {
+        let settings = sessionConfiguration.greylist
+        guard let store = environment.greylistStore else {
+            logger.warning("\(sessionID): greylist rule fired but no greylist store is open: on-error \(settings.onError.rawValue)")
+            return perform(session.greylistDecided(.storeFailed))
+        }
+        let now = environment.clock()
+        var answered = false
+        let finish: (GreylistResult) -> Void = { result in
+            guard !answered, !self.closed else { return }
+            answered = true
+            if result == .storeFailed {
+                Counter(label: "sluice_greylist_store_errors_total").increment()
+            } else {
+                Counter(label: "sluice_greylist_decisions_total", dimensions: [("result", result == .pass ? "pass" : "defer")]).increment()
+            }
+            self.perform(self.session.greylistDecided(result))
+            self.process()
+        }
+        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(settings.storeTimeout * 1e9))) {
+            self.logger.warning("\(self.sessionID): greylist store did not answer within \(settings.storeTimeout)s: on-error \(settings.onError.rawValue)")
+            finish(.storeFailed)
+        }
+        let promise = context.eventLoop.makePromise(of: GreylistResult.self)
+        promise.completeWithTask {
+            var longest: Int64?
+            for key in keys {
+                if case .deferred(let seconds) = try await store.decide(key, now: now, settings: settings) {
+                    longest = max(longest ?? 0, seconds)
+                }
+            }
+            return longest.map { .deferred(retryAfter: $0) } ?? .pass
+        }
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            timeout.cancel()
+            switch result {
+            case .success(let decision): finish(decision)
+            case .failure(let error):
+                self.logger.warning("\(self.sessionID): greylist store failed: \(error): on-error \(settings.onError.rawValue)")
+                finish(.storeFailed)
+            }
+        }
     }
 
     /// Reverse DNS on the thread pool (getnameinfo blocks); the answer counts only within 2 s.

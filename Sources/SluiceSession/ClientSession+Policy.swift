@@ -7,6 +7,8 @@ extension ClientSession {
     enum StageDecision {
         case relay(tags: [String], discard: Bool, log: [SessionAction])
         case answer([SessionAction])
+        /// A `greylist` rule fired (stage rcpt or data): the store decides.
+        case greylist(tags: [String], log: [SessionAction])
     }
 
     /// The facts every stage shares; callers add the stage's own.
@@ -39,15 +41,62 @@ extension ClientSession {
         case .reject(let reply), .tempfail(let reply):
             return .answer(log + countError(reply))
         case .greylist:
-            return .answer(log + countError(Self.greylisted))
+            return .greylist(tags: outcome.tags, log: log)
         case .disconnect(let reply):
             state = .closed
             return .answer(log + [.reply(reply), .close])
         }
     }
 
-    /// Until the greylisting store exists, `greylist` defers (documented).
-    static let greylisted = SMTPReply(code: 451, enhanced: "4.7.1", "Greylisted, please try again later")
+    /// The greylisting key of `recipient` in this transaction (nil when the client address is not an IP).
+    func greylistKey(_ transaction: Transaction, _ recipient: ForwardPath) -> GreylistKey? {
+        guard let client = IPAddress(clientAddress) else { return nil }
+        return Greylist.key(client: client, sender: transaction.sender, recipient: recipient, settings: configuration.greylist)
+    }
+
+    static let greylistStoreFailed = SMTPReply(code: 451, enhanced: "4.3.0", "Temporary failure, please try again later")
+
+    /// The greylist store answered (or failed).
+    public mutating func greylistDecided(_ result: GreylistResult) -> [SessionAction] {
+        guard case .awaitingGreylist(let greeting, var transaction, let wait) = state else { return [] }
+        let settings = configuration.greylist
+        var deferral: SMTPReply?
+        var retryAfter: Int64?
+        switch result {
+        case .pass: break
+        case .deferred(let seconds):
+            deferral = Greylist.reply(seconds, settings: settings)
+            retryAfter = seconds
+        case .storeFailed:
+            if settings.onError == .tempfail {
+                deferral = Self.greylistStoreFailed
+                retryAfter = 0
+            }
+        }
+        switch wait {
+        case .rcpt(let command, let path):
+            if settings.mode == .perMessage {
+                // Record now, answer at DATA: the RCPT goes on to the upstream either way.
+                if let retryAfter { transaction.greylistRetryAfter = max(transaction.greylistRetryAfter ?? 0, retryAfter) }
+                state = .awaitingReply(.transaction(greeting, transaction), .rcpt(path))
+                return [.forward(command, .command)]
+            }
+            if let deferral {
+                transaction.refusedRecipients += 1
+                state = .ready(.transaction(greeting, transaction))
+                return countError(deferral)
+            }
+            state = .awaitingReply(.transaction(greeting, transaction), .rcpt(path))
+            return [.forward(command, .command)]
+        case .data:
+            if let deferral {
+                state = .ready(.transaction(greeting, transaction))
+                return countError(deferral)
+            }
+            state = .receivingData(greeting, transaction)
+            return [.reply(.startMailInput), .receiveData]
+        }
+    }
 
     static func notes(_ stage: Stage, _ outcome: RuleSet.Outcome) -> [PolicyNote] {
         var notes: [PolicyNote] = []
@@ -97,6 +146,8 @@ extension ClientSession {
             sessionTags.formUnion(tags)
             sessionDiscard = sessionDiscard || discard
             return log + [.connectUpstream]
+        case .greylist(_, let log): // only possible at rcpt and data (refused at load)
+            return log + [.connectUpstream]
         case .answer(let actions):
             // Refused before any upstream exists: the reply, then close.
             state = .closed
@@ -120,7 +171,7 @@ extension ClientSession {
         switch outcome.verdict {
         case .reject(let reply): return refuse(reply, .refused)
         case .tempfail(let reply): return refuse(reply, .failed)
-        case .greylist: return refuse(Self.greylisted, .failed)
+        case .greylist: return refuse(Greylist.reply(configuration.greylist.delay, settings: configuration.greylist), .failed)
         case .disconnect(let reply):
             state = .closed
             return log + [.discardMessage, .reply(reply), .close]

@@ -32,6 +32,11 @@ public struct ClientSession: Sendable {
         case internalReset
     }
 
+    enum GreylistWait: Hashable, Sendable {
+        case rcpt(SMTPCommand, ForwardPath)
+        case data
+    }
+
     enum State: Hashable, Sendable {
         case awaitingGreeting
         case ready(Phase)
@@ -39,6 +44,8 @@ public struct ClientSession: Sendable {
         case receivingData(Greeting, Transaction)
         /// The content rules run off the event loop.
         case inspecting(Greeting, Transaction, size: Int)
+        /// The greylist store is being asked, for a RCPT (per-recipient or per-message) or for DATA.
+        case awaitingGreylist(Greeting, Transaction, GreylistWait)
         case awaitingDataReply(Greeting, Transaction, size: Int)
         case awaitingFinalReply(Greeting, Transaction, size: Int)
         /// The upstream failed mid-session: only QUIT is answered (221), anything else gets 421.
@@ -126,7 +133,7 @@ public struct ClientSession: Sendable {
             actions += closeIfDraining()
             return actions
 
-        case .ready, .receivingData, .inspecting, .upstreamGone, .closed:
+        case .ready, .receivingData, .inspecting, .awaitingGreylist, .upstreamGone, .closed:
             // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
             return []
         }
@@ -144,6 +151,9 @@ public struct ClientSession: Sendable {
             return [.reply(.upstreamLost(hostname)), .close]
         case .receivingData, .inspecting:
             return [] // answered at the final dot / when the inspection is done
+        case .awaitingGreylist:
+            state = .upstreamGone
+            return [.reply(transactionReply)] + closeIfDraining()
         case .awaitingReply(let phase, let pending):
             switch pending {
             case .quit:
@@ -190,6 +200,9 @@ public struct ClientSession: Sendable {
             facts.helo = name
             switch decide(.helo, facts) {
             case .answer(let actions): return actions
+            case .greylist(let tags, let log): // only possible at rcpt and data (refused at load)
+                sessionTags.formUnion(tags)
+                return log + forward(command, phase, .helo(greeting))
             case .relay(let tags, let discard, let log):
                 sessionTags.formUnion(tags)
                 sessionDiscard = sessionDiscard || discard
@@ -207,6 +220,8 @@ public struct ClientSession: Sendable {
                 facts.size = parameters.size
                 switch decide(.mail, facts) {
                 case .answer(let actions): return actions
+                case .greylist(let tags, let log): // only possible at rcpt and data (refused at load)
+                    return log + forward(command, phase, .mail(path, parameters, tags: tags, discard: sessionDiscard))
                 case .relay(let tags, let discard, let log):
                     return log + forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard))
                 }
@@ -233,14 +248,32 @@ public struct ClientSession: Sendable {
                 transaction.tags.formUnion(tags)
                 transaction.discard = transaction.discard || discard
                 return log + forward(command, .transaction(greeting, transaction), .rcpt(path))
+            case .greylist(let tags, let log):
+                var transaction = transaction
+                transaction.tags.formUnion(tags)
+                guard let key = greylistKey(transaction, path) else { return log + forward(command, .transaction(greeting, transaction), .rcpt(path)) }
+                state = .awaitingGreylist(greeting, transaction, .rcpt(command, path))
+                return log + [.checkGreylist([key])]
             }
 
         case .data:
             guard case .transaction(let greeting, let transaction) = phase else { return error(.needMail) }
             guard !transaction.recipients.isEmpty else { return error(.needRecipient) }
+            if let retryAfter = transaction.greylistRetryAfter {
+                // Per-message greylisting: one 4xx for the whole message, at DATA.
+                var cleared = transaction
+                cleared.greylistRetryAfter = nil
+                state = .ready(.transaction(greeting, cleared))
+                return countError(Greylist.reply(retryAfter, settings: configuration.greylist))
+            }
             var dataTransaction = transaction
             switch decide(.data, baseFacts(phase)) {
             case .answer(let actions): return actions
+            case .greylist(let tags, let log):
+                dataTransaction.tags.formUnion(tags)
+                let keys = dataTransaction.recipients.compactMap { greylistKey(dataTransaction, $0) }
+                state = .awaitingGreylist(greeting, dataTransaction, .data)
+                return log + [.checkGreylist(keys)]
             case .relay(let tags, let discard, let log):
                 dataTransaction.tags.formUnion(tags)
                 dataTransaction.discard = dataTransaction.discard || discard

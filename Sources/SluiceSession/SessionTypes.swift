@@ -6,11 +6,13 @@ public struct SessionConfiguration: Sendable {
     public var hostname: String
     public var limits: Limits
     public var ruleSet: RuleSet
+    public var greylist: GreylistSettings
 
-    public init(hostname: String, limits: Limits = Limits(), ruleSet: RuleSet = .empty) {
+    public init(hostname: String, limits: Limits = Limits(), ruleSet: RuleSet = .empty, greylist: GreylistSettings = GreylistSettings()) {
         self.hostname = hostname
         self.limits = limits
         self.ruleSet = ruleSet
+        self.greylist = greylist
     }
 }
 
@@ -37,6 +39,8 @@ public struct Transaction: Hashable, Sendable {
     public var tags: Set<String> = []
     /// A `discard` rule fired: the client gets 250, the upstream never gets the message.
     public var discard = false
+    /// Per-message greylisting: a recipient's key was new (or not yet due); DATA gets the 451, once.
+    public var greylistRetryAfter: Int64?
 
     public init(sender: ReversePath, parameters: ESMTPParameters) {
         self.sender = sender
@@ -91,6 +95,16 @@ public struct PolicyNote: Hashable, Sendable {
     public var text: String
 }
 
+/// What the greylist store said about the keys of one check.
+public enum GreylistResult: Hashable, Sendable {
+    /// Every key passed.
+    case pass
+    /// At least one key is deferred; the longest wait.
+    case deferred(retryAfter: Int64)
+    /// The store failed or timed out: `greylist on-error` decides.
+    case storeFailed
+}
+
 /// What the channel handler must do. Replies are buffered and flushed when the handler runs out of
 /// work, so a pipelined group gets its replies in one write.
 public enum SessionAction: Hashable, Sendable {
@@ -102,6 +116,8 @@ public enum SessionAction: Hashable, Sendable {
     case receiveData
     /// Connect to the upstream (the connect stage let the client in).
     case connectUpstream
+    /// Ask the greylist store about these keys and report with `greylistDecided`.
+    case checkGreylist([GreylistKey])
     /// Look up the client's reverse DNS name (rules use `client.name`) and report with `clientNameResolved`.
     case resolveClientName
     /// Run the content rules (header, body, eom) on the spooled message and report with `contentInspected`.

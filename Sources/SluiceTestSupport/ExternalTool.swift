@@ -15,6 +15,31 @@ public struct ExternalTool {
         return folders.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// Runs a program that leaves a daemon behind (pg_ctl start) with posix_spawn and waitpid: its
+    /// output goes to /dev/null, so the daemon holds no pipe of ours. (Foundation's Process did not
+    /// notice such a child's exit here.) Returns the exit status.
+    public static func runDetached(_ name: String, _ arguments: [String], timeout: Double = 120) async throws -> Int32 {
+        guard let executable = name.hasPrefix("/") ? name : path(of: name) else { throw ToolMissing(name: name) }
+        return try await Task.detached { () throws -> Int32 in
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+            let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid = pid_t()
+            let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+            guard spawned == 0 else { throw ToolMissing(name: "\(name) (spawn failed: \(spawned))") }
+            var status: Int32 = 0
+            let deadline = Date().addingTimeInterval(timeout)
+            while waitpid(pid, &status, WNOHANG) == 0 {
+                if Date() > deadline { kill(pid, SIGKILL) }
+                usleep(10_000)
+            }
+            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }.value
+    }
+
     public static func run(_ name: String, _ arguments: [String], stdin: String? = nil, timeout: Double = 120) async throws -> Result {
         guard let executable = name.hasPrefix("/") ? name : path(of: name) else {
             throw ToolMissing(name: name)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SluiceConfig
 import SluiceServer
+import SluiceStore
 import SluiceSMTP
 
 struct RunCommand: ParsableCommand {
@@ -37,7 +38,8 @@ struct RunCommand: ParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw CommandFailure(message: "unknown log level '\(logLevel)' (use trace, debug, info, notice, warning, error)")
         }
-        let configuration = try resolvedConfiguration()
+        var spec: GreylistStoreSpec?
+        let configuration = try withGreylistStore(try resolvedConfiguration(greylistSpec: &spec), spec: spec, existing: nil)
         LoggingSystem.bootstrap { _ in SluiceLogHandler(level: level) }
         let logger = Logger(label: "sluice")
         for warning in try config.map({ try ConfigurationLoader.load(path: $0).warnings }) ?? [] {
@@ -58,7 +60,9 @@ struct RunCommand: ParsableCommand {
             if number != SIGHUP { break }
             // SIGHUP: load the configuration again; one with errors never replaces the running one.
             do {
-                let next = try resolvedConfiguration()
+                var nextSpec: GreylistStoreSpec?
+                let next = try withGreylistStore(try resolvedConfiguration(greylistSpec: &nextSpec), spec: nextSpec,
+                                                 existing: configuration.greylistStore)
                 for warning in try config.map({ try ConfigurationLoader.load(path: $0).warnings }) ?? [] {
                     logger.warning("\(warning)")
                 }
@@ -75,6 +79,24 @@ struct RunCommand: ParsableCommand {
 
     /// The configuration file's settings, with flags on top and defaults under both.
     private func resolvedConfiguration() throws -> ServerConfiguration {
+        var spec: GreylistStoreSpec?
+        return try resolvedConfiguration(greylistSpec: &spec)
+    }
+
+    /// Opens the greylist store when a rule greylists (once: a reload keeps the store it has).
+    private func withGreylistStore(_ configuration: ServerConfiguration, spec: GreylistStoreSpec?,
+                                   existing: (any GreylistStore)?) throws -> ServerConfiguration {
+        var configuration = configuration
+        guard configuration.ruleSet.usesGreylisting else { return configuration }
+        if let existing {
+            configuration.greylistStore = existing
+        } else if let spec {
+            do { configuration.greylistStore = try GreylistStores.open(spec) } catch { throw CommandFailure(message: "\(error)") }
+        }
+        return configuration
+    }
+
+    private func resolvedConfiguration(greylistSpec: inout GreylistStoreSpec?) throws -> ServerConfiguration {
         var file = Configuration()
         if let config { file = try ConfigurationLoader.load(path: config) }
         func endpoint(_ text: String, _ flag: String) throws -> Endpoint {
@@ -94,6 +116,8 @@ struct RunCommand: ParsableCommand {
         configuration.bareLineEndings = file.bareLineEndings
         configuration.ruleSet = file.ruleSet
         configuration.bodyInspection = file.bodyInspection
+        configuration.greylist = file.greylist
+        greylistSpec = file.greylistStore
         configuration.threads = threads ?? file.threads ?? 1
         configuration.shutdownGrace = shutdownGrace ?? file.shutdownGrace ?? 30
         guard (1...256).contains(configuration.threads) else { throw CommandFailure(message: "--threads must be 1 to 256") }

@@ -1,0 +1,214 @@
+import CSQLite3
+import Dispatch
+import NIOConcurrencyHelpers
+import SluicePolicy
+
+/// The embedded store: one SQLite database in WAL mode (`synchronous=NORMAL`: a power cut may lose the
+/// last moments of greylist state, never corrupt it), one connection on its own serial queue, prepared
+/// statements, and group commit — every decision waiting when the queue runs goes into one transaction.
+public final class SQLiteGreylistStore: GreylistStore, @unchecked Sendable {
+    private let queue = DispatchQueue(label: "sluice.greylist.sqlite")
+    private var db: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    private let pending = NIOLockedValueBox<(items: [Pending], scheduled: Bool)>(([], false))
+
+    private struct Pending {
+        let key: GreylistKey
+        let now: Int64
+        let settings: GreylistSettings
+        let continuation: CheckedContinuation<GreylistDecision, Error>
+    }
+
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var handle: OpaquePointer?
+        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            throw GreylistStoreError.open("\(path): \(message)")
+        }
+        db = handle
+        do {
+            try exec("PRAGMA journal_mode=WAL")
+            try exec("PRAGMA synchronous=NORMAL")
+            try exec("PRAGMA busy_timeout=2000")
+            for statement in GreylistSQL.schema { try exec(statement) }
+        } catch {
+            sqlite3_close(handle)
+            throw error
+        }
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close(db)
+    }
+
+    // MARK: Decisions (group commit)
+
+    public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings) async throws -> GreylistDecision {
+        try await withCheckedThrowingContinuation { continuation in
+            let schedule = pending.withLockedValue { state -> Bool in
+                state.items.append(Pending(key: key, now: now, settings: settings, continuation: continuation))
+                if state.scheduled { return false }
+                state.scheduled = true
+                return true
+            }
+            if schedule { queue.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = pending.withLockedValue { state -> [Pending] in
+                let items = state.items
+                state.items = []
+                if items.isEmpty { state.scheduled = false }
+                return items
+            }
+            if batch.isEmpty { return }
+            var results: [Result<GreylistDecision, Error>] = []
+            do {
+                try exec("BEGIN IMMEDIATE")
+                for item in batch {
+                    results.append(Result { try decideInTransaction(item.key, now: item.now, settings: item.settings) })
+                }
+                try exec("COMMIT")
+            } catch {
+                _ = try? exec("ROLLBACK")
+                results = batch.map { _ in .failure(error) }
+            }
+            for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
+        }
+    }
+
+    private func decideInTransaction(_ key: GreylistKey, now: Int64, settings: GreylistSettings) throws -> GreylistDecision {
+        let allowed = try query(GreylistSQL.allowed(Self.parameter), [.text(key.network), .text(GreylistSQL.senderDomain(key.sender)), .int(now)])
+        if !allowed.isEmpty { return .pass }
+        let rows = try query(GreylistSQL.upsert(Self.parameter), [.text(key.network), .text(key.sender), .text(key.recipient), .int(now),
+                                                               .int(settings.delay), .int(settings.retryWindow), .int(settings.expire)])
+        guard let row = rows.first, row.count == 4 else { throw GreylistStoreError.query("upsert returned no row") }
+        let entry = GreylistEntry(firstSeen: row[0], lastSeen: row[1], passed: row[2] == 1, expires: row[3])
+        let decision = Greylist.decision(entry, now: now, settings: settings)
+        if decision == .pass, settings.autoAllow > 0 {
+            _ = try query(GreylistSQL.countPass(Self.parameter), [.text(key.network), .int(now), .int(Int64(settings.autoAllow)), .int(settings.expire)])
+        }
+        return decision
+    }
+
+    // MARK: Administration
+
+    public func list(filter: String?, now: Int64) async throws -> [GreylistRow] {
+        try await run {
+            let pattern = "%" + (filter ?? "") + "%"
+            return try self.queryRows("SELECT network, sender, recipient, first_seen, last_seen, passed, expires FROM greylist WHERE network LIKE ?1 OR sender LIKE ?1 OR recipient LIKE ?1 ORDER BY last_seen DESC", [.text(pattern)])
+        }
+    }
+
+    public func allow(_ entry: AllowEntry) async throws {
+        try await run {
+            switch entry {
+            case .network(let network): _ = try self.query("INSERT OR IGNORE INTO greylist_allow (kind, value) VALUES ('network', ?1)", [.text(network)])
+            case .senderDomain(let domain): _ = try self.query("INSERT OR IGNORE INTO greylist_allow (kind, value) VALUES ('domain', ?1)", [.text(domain)])
+            }
+        }
+    }
+
+    public func forget(_ key: GreylistKey) async throws -> Bool {
+        try await run {
+            _ = try self.query("DELETE FROM greylist WHERE network = ?1 AND sender = ?2 AND recipient = ?3",
+                               [.text(key.network), .text(key.sender), .text(key.recipient)])
+            return sqlite3_changes(self.db) > 0
+        }
+    }
+
+    public func stats(now: Int64) async throws -> GreylistStats {
+        try await run {
+            let counts = try self.query("""
+                SELECT (SELECT count(*) FROM greylist WHERE passed = 0), (SELECT count(*) FROM greylist WHERE passed = 1),
+                       (SELECT count(*) FROM greylist_networks WHERE allowed_until >= ?1), (SELECT count(*) FROM greylist_allow)
+                """, [.int(now)])
+            let row = counts.first ?? [0, 0, 0, 0]
+            return GreylistStats(pending: Int(row[0]), passed: Int(row[1]), autoAllowedNetworks: Int(row[2]), allowEntries: Int(row[3]))
+        }
+    }
+
+    public func expire(now: Int64, settings: GreylistSettings) async throws -> Int {
+        try await run {
+            _ = try self.query(GreylistSQL.expire(Self.parameter), [.int(now), .int(settings.retryWindow)])
+            return Int(sqlite3_changes(self.db))
+        }
+    }
+
+    public func close() async {}
+
+    // MARK: SQLite plumbing (always on `queue`)
+
+    private static func parameter(_ n: Int) -> String { "?\(n)" }
+
+    private enum Value { case int(Int64), text(String) }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    private func exec(_ sql: String) throws {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw GreylistStoreError.query(String(cString: sqlite3_errmsg(db))) }
+    }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK, let statement else {
+            throw GreylistStoreError.query(String(cString: sqlite3_errmsg(db)))
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `sql` with `values`; returns the integer columns of every row.
+    private func query(_ sql: String, _ values: [Value]) throws -> [[Int64]] {
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try bind(statement, values)
+        var rows: [[Int64]] = []
+        while true {
+            let step = sqlite3_step(statement)
+            if step == SQLITE_DONE { return rows }
+            guard step == SQLITE_ROW else { throw GreylistStoreError.query(String(cString: sqlite3_errmsg(db))) }
+            rows.append((0..<sqlite3_column_count(statement)).map { sqlite3_column_int64(statement, $0) })
+        }
+    }
+
+    private func queryRows(_ sql: String, _ values: [Value]) throws -> [GreylistRow] {
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try bind(statement, values)
+        var rows: [GreylistRow] = []
+        while sqlite3_step(statement) == SQLITE_ROW {
+            func text(_ i: Int32) -> String { sqlite3_column_text(statement, i).map { String(cString: $0) } ?? "" }
+            rows.append(GreylistRow(key: GreylistKey(network: text(0), sender: text(1), recipient: text(2)),
+                                    entry: GreylistEntry(firstSeen: sqlite3_column_int64(statement, 3), lastSeen: sqlite3_column_int64(statement, 4),
+                                                         passed: sqlite3_column_int64(statement, 5) == 1, expires: sqlite3_column_int64(statement, 6))))
+        }
+        return rows
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private func bind(_ statement: OpaquePointer, _ values: [Value]) throws {
+        for (index, value) in values.enumerated() {
+            let position = Int32(index + 1)
+            let result: Int32
+            switch value {
+            case .int(let number): result = sqlite3_bind_int64(statement, position, number)
+            case .text(let text): result = sqlite3_bind_text(statement, position, text, -1, Self.transient)
+            }
+            guard result == SQLITE_OK else { throw GreylistStoreError.query(String(cString: sqlite3_errmsg(db))) }
+        }
+    }
+}
