@@ -299,25 +299,30 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             self.logger.warning("\(self.sessionID): greylist store did not answer within \(settings.storeTimeout)s: on-error \(settings.onError.rawValue)")
             finish(.storeFailed)
         }
-        let promise = context.eventLoop.makePromise(of: GreylistResult.self)
-        promise.completeWithTask {
-            var longest: Int64?
-            for key in keys {
-                if case .deferred(let seconds) = try await store.decide(key, now: now, settings: settings) {
-                    longest = max(longest ?? 0, seconds)
+        // Each key in turn, through the store's callback; the answer hops back onto this event loop.
+        let eventLoop = context.eventLoop
+        let bound = NIOLoopBound(finish, eventLoop: eventLoop)
+        let logger = self.logger, sessionID = self.sessionID
+        @Sendable func ask(_ index: Int, _ longest: Int64?) {
+            guard index < keys.count else {
+                let result: GreylistResult = longest.map { .deferred(retryAfter: $0) } ?? .pass
+                eventLoop.execute { timeout.cancel(); bound.value(result) }
+                return
+            }
+            store.decide(keys[index], now: now, settings: settings) { outcome in
+                switch outcome {
+                case .success(.pass): ask(index + 1, longest)
+                case .success(.deferred(let seconds)): ask(index + 1, max(longest ?? 0, seconds))
+                case .failure(let error):
+                    eventLoop.execute {
+                        timeout.cancel()
+                        logger.warning("\(sessionID): greylist store failed: \(error): on-error \(settings.onError.rawValue)")
+                        bound.value(.storeFailed)
+                    }
                 }
             }
-            return longest.map { .deferred(retryAfter: $0) } ?? .pass
         }
-        promise.futureResult.assumeIsolated().whenComplete { result in
-            timeout.cancel()
-            switch result {
-            case .success(let decision): finish(decision)
-            case .failure(let error):
-                self.logger.warning("\(self.sessionID): greylist store failed: \(error): on-error \(settings.onError.rawValue)")
-                finish(.storeFailed)
-            }
-        }
+        ask(0, nil)
     }
 
     /// Reverse DNS on the thread pool (getnameinfo blocks); the answer counts only within 2 s.

@@ -2,9 +2,11 @@ import SluicePolicy
 
 /// Where greylisting state lives. One atomic upsert per decision; every call runs off the event loops.
 public protocol GreylistStore: Sendable {
-    /// Applies a contact with `key` at `now` and returns the decision. Auto-allowed networks and
+    /// Applies a contact with `key` at `now` and calls back with the decision, on the store's own
+    /// thread (never Swift's cooperative pool, never an event loop). Auto-allowed networks and
     /// permanent allow entries pass without touching the key.
-    func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings) async throws -> GreylistDecision
+    func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings,
+                completion: @escaping @Sendable (Result<GreylistDecision, Error>) -> Void)
     /// Entries whose network, sender or recipient contains `filter` (all when nil).
     func list(filter: String?, now: Int64) async throws -> [GreylistRow]
     /// Allow a network (`192.0.2.0/24`) or a sender domain permanently.
@@ -15,6 +17,14 @@ public protocol GreylistStore: Sendable {
     /// Removes keys not retried within the window and passed keys past their expiry.
     func expire(now: Int64, settings: GreylistSettings) async throws -> Int
     func close() async
+}
+
+extension GreylistStore {
+    public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings) async throws -> GreylistDecision {
+        try await withCheckedThrowingContinuation { continuation in
+            decide(key, now: now, settings: settings) { continuation.resume(with: $0) }
+        }
+    }
 }
 
 public struct GreylistRow: Hashable, Sendable {
@@ -51,8 +61,9 @@ public enum GreylistStoreError: Error, CustomStringConvertible {
 /// A store that always fails, for tests of `greylist on-error`.
 public struct FailingGreylistStore: GreylistStore {
     public init() {}
-    public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings) async throws -> GreylistDecision {
-        throw GreylistStoreError.unavailable("failing store")
+    public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings,
+                       completion: @escaping @Sendable (Result<GreylistDecision, Error>) -> Void) {
+        completion(.failure(GreylistStoreError.unavailable("failing store")))
     }
     public func list(filter: String?, now: Int64) async throws -> [GreylistRow] { throw GreylistStoreError.unavailable("failing store") }
     public func allow(_ entry: AllowEntry) async throws { throw GreylistStoreError.unavailable("failing store") }

@@ -35,8 +35,9 @@ public final class PostgresGreylistStore: GreylistStore, @unchecked Sendable {
         return connections[index]
     }
 
-    public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings) async throws -> GreylistDecision {
-        try await connection().decide(key, now: now, settings: settings)
+    public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings,
+                       completion: @escaping @Sendable (Result<GreylistDecision, Error>) -> Void) {
+        connection().decide(key, now: now, settings: settings, completion: completion)
     }
 
     public func list(filter: String?, now: Int64) async throws -> [GreylistRow] {
@@ -102,7 +103,7 @@ final class Connection: @unchecked Sendable {
         let key: GreylistKey
         let now: Int64
         let settings: GreylistSettings
-        let continuation: CheckedContinuation<GreylistDecision, Error>
+        let completion: @Sendable (Result<GreylistDecision, Error>) -> Void
     }
 
     init(url: String, index: Int) {
@@ -149,16 +150,15 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings) async throws -> GreylistDecision {
-        try await withCheckedThrowingContinuation { continuation in
-            let schedule = pending.withLockedValue { state -> Bool in
-                state.items.append(Pending(key: key, now: now, settings: settings, continuation: continuation))
-                if state.scheduled { return false }
-                state.scheduled = true
-                return true
-            }
-            if schedule { queue.async { self.drain() } }
+    func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings,
+                completion: @escaping @Sendable (Result<GreylistDecision, Error>) -> Void) {
+        let schedule = pending.withLockedValue { state -> Bool in
+            state.items.append(Pending(key: key, now: now, settings: settings, completion: completion))
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
         }
+        if schedule { queue.async { self.drain() } }
     }
 
     private func drain() {
@@ -186,7 +186,7 @@ final class Connection: @unchecked Sendable {
                 if let conn, PQtransactionStatus(conn) != PQTRANS_IDLE { _ = try? execute("ROLLBACK", []) }
                 results = batch.map { _ in .failure(error) }
             }
-            for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
+            for (item, result) in zip(batch, results) { item.completion(result) }
         }
     }
 

@@ -16,7 +16,7 @@ public final class SQLiteGreylistStore: GreylistStore, @unchecked Sendable {
         let key: GreylistKey
         let now: Int64
         let settings: GreylistSettings
-        let continuation: CheckedContinuation<GreylistDecision, Error>
+        let completion: @Sendable (Result<GreylistDecision, Error>) -> Void
     }
 
     public let path: String
@@ -48,16 +48,15 @@ public final class SQLiteGreylistStore: GreylistStore, @unchecked Sendable {
 
     // MARK: Decisions (group commit)
 
-    public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings) async throws -> GreylistDecision {
-        try await withCheckedThrowingContinuation { continuation in
-            let schedule = pending.withLockedValue { state -> Bool in
-                state.items.append(Pending(key: key, now: now, settings: settings, continuation: continuation))
-                if state.scheduled { return false }
-                state.scheduled = true
-                return true
-            }
-            if schedule { queue.async { self.drain() } }
+    public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings,
+                       completion: @escaping @Sendable (Result<GreylistDecision, Error>) -> Void) {
+        let schedule = pending.withLockedValue { state -> Bool in
+            state.items.append(Pending(key: key, now: now, settings: settings, completion: completion))
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
         }
+        if schedule { queue.async { self.drain() } }
     }
 
     private func drain() {
@@ -80,7 +79,7 @@ public final class SQLiteGreylistStore: GreylistStore, @unchecked Sendable {
                 _ = try? exec("ROLLBACK")
                 results = batch.map { _ in .failure(error) }
             }
-            for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
+            for (item, result) in zip(batch, results) { item.completion(result) }
         }
     }
 

@@ -20,7 +20,7 @@ public struct ExternalTool {
     /// notice such a child's exit here.) Returns the exit status.
     public static func runDetached(_ name: String, _ arguments: [String], timeout: Double = 120) async throws -> Int32 {
         guard let executable = name.hasPrefix("/") ? name : path(of: name) else { throw ToolMissing(name: name) }
-        return try await Task.detached { () throws -> Int32 in
+        let spawn: @Sendable () throws -> Int32 = {
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }
@@ -37,7 +37,10 @@ public struct ExternalTool {
                 usleep(10_000)
             }
             return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        }.value
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try spawn() }) }
+        }
     }
 
     public static func run(_ name: String, _ arguments: [String], stdin: String? = nil, timeout: Double = 120) async throws -> Result {
@@ -54,9 +57,10 @@ public struct ExternalTool {
         try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try? input.fileHandleForWriting.close()
-        // Read both pipes concurrently so a chatty tool never blocks on a full pipe.
-        async let stdoutData = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let stderrData = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+        // Read both pipes concurrently so a chatty tool never blocks on a full pipe — on Dispatch threads:
+        // a blocking read on Swift's cooperative pool (2 threads here) would starve the server under test.
+        async let stdoutData = readToEnd(out.fileHandleForReading)
+        async let stderrData = readToEnd(err.fileHandleForReading)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline { process.terminate() }
@@ -64,6 +68,12 @@ public struct ExternalTool {
         }
         return Result(status: process.terminationStatus, stdout: String(decoding: await stdoutData, as: UTF8.self),
                       stderr: String(decoding: await stderrData, as: UTF8.self))
+    }
+
+    private static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+        }
     }
 
     /// Runs a Python 3 script given as text.
