@@ -119,6 +119,7 @@ public struct Explainer {
         switch verdict {
         case .reject(let reply), .tempfail(let reply), .disconnect(let reply): return "\(verdict.name): \(reply)"
         case .proceed: return "no terminal rule: relayed"
+        case .greylist: return "greylist: the store decides (a first contact is deferred with 451 4.7.1)"
         default: return verdict.name
         }
     }

@@ -10,6 +10,9 @@ do {
     var command = try SluiceCommand.parseAsRoot()
     if let run = command as? RunCommand {
         try await run.execute()
+    } else if let asyncCommand = command as? AsyncExecutable {
+        try command.validate()
+        try await asyncCommand.execute()
     } else {
         try command.run()
     }

@@ -1,4 +1,6 @@
 import Foundation
+import SluicePolicy
+import SluiceStore
 import SluiceTestSupport
 import Testing
 
@@ -106,6 +108,28 @@ import Testing
         sluice.signal(SIGTERM)
         #expect(await sluice.waitForExit() == 0)
         await upstream.stop()
+    }
+
+    @Test func greylistAdministration() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "sluice-greyadmin")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/sluice.conf"
+        try "acknowledge open-relay\ngreylist store sqlite \"grey.db\"\nstage rcpt\n  greylist\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let store = try SQLiteGreylistStore(path: directory + "/grey.db")
+        _ = try await store.decide(GreylistKey(network: "192.0.2.0/24", sender: "a@b.example", recipient: "c@d.example"),
+                                   now: 1_800_000_000, settings: GreylistSettings())
+        func sluice(_ arguments: [String]) async throws -> ExternalTool.Result {
+            try await ExternalTool.run(SluiceProcess.binary, ["greylist"] + arguments + ["--config", config])
+        }
+        let list = try await sluice(["list", "--filter", "b.example"])
+        #expect(list.stdout.contains("pending  192.0.2.0/24") && list.stdout.contains("a@b.example -> c@d.example"), "\(list.stdout)\(list.stderr)")
+        #expect(try await sluice(["allow", "--network", "198.51.100.9"]).stdout == "allowed network 198.51.100.0/24\n")
+        #expect(try await sluice(["allow", "--domain", "BigSender.Example."]).stdout == "allowed sender domain bigsender.example\n")
+        #expect(try await sluice(["forget", "--network", "192.0.2.0/24", "--sender", "a@b.example", "--recipient", "c@d.example"]).stdout == "forgotten\n")
+        let stats = try await sluice(["stats"])
+        #expect(stats.stdout == "pending: 0\npassed: 0\nauto-allowed networks: 0\nallow entries: 2\n")
+        let bad = try await sluice(["allow"])
+        #expect(bad.status == 2 && bad.stderr == "sluice: error: give --network or --domain\n")
     }
 
     @Test func sigtermDrainsOpenSessionsThenSays421AndExitsZero() async throws {
