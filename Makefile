@@ -64,6 +64,8 @@ bench:
 	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice bash Benchmarks/run.sh
 	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \
 	  RULEBENCH_BIN=$$($(SWIFT) build -c release --show-bin-path)/RuleBench bash Benchmarks/rules.sh
+	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \
+	  GREYBENCH_BIN=$$($(SWIFT) build -c release --show-bin-path)/GreyBench bash Benchmarks/greylist.sh
 
 clean:
 	rm -rf .build

@@ -51,6 +51,7 @@ let package = Package(
         // Benchmarks (not part of the product): rule evaluation throughput.
         .executableTarget(name: "RuleBench", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP", "CPCRE2"],
                           path: "Benchmarks/RuleBench"),
+        .executableTarget(name: "GreyBench", dependencies: ["SluiceStore", "SluicePolicy"], path: "Benchmarks/GreyBench"),
 
         // Test support: scripted upstream, external client runner, in-process server.
         .target(name: "SluiceTestSupport", dependencies: [

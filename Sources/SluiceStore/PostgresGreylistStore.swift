@@ -133,6 +133,7 @@ final class Connection: @unchecked Sendable {
         conn = opened
         _ = try execute("SET synchronous_commit TO off", [])
         _ = try execute("SET statement_timeout TO 2000", [])
+        _ = try execute("SET client_min_messages TO warning", [])
         // Nodes starting together must not race on CREATE TABLE.
         _ = try execute("SELECT pg_advisory_lock(74111)", [])
         defer { _ = try? execute("SELECT pg_advisory_unlock(74111)", []) }
