@@ -33,9 +33,10 @@ let package = Package(
             "SluicePolicy", "CSQLite3", "CLibPQ",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        .target(name: "SluiceTLS", dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 4: NIO glue.
         .target(name: "SluiceServer", dependencies: [
-            "SluiceSMTP", "SluiceSession", "SluiceConfig", "SluicePolicy", "SluiceStore",
+            "SluiceSMTP", "SluiceSession", "SluiceConfig", "SluicePolicy", "SluiceStore", "SluiceTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -61,6 +62,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CPCRE2", "COpenSSL", "CSQLite3", "CLibPQ"]),
+        .testTarget(name: "SluiceTLSTests", dependencies: [
+            "SluiceTLS", "SluiceTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluicePolicy", "SluiceSMTP", "SluiceTestSupport"]),
         .testTarget(name: "SluiceSMTPTests", dependencies: [
             "SluiceSMTP", .product(name: "NIOCore", package: "swift-nio"),
