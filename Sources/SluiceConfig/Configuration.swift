@@ -5,6 +5,13 @@ import SluiceSMTP
 /// command line and built-in defaults can fill them in.
 public struct Configuration: Sendable {
     public var listen: [Endpoint] = []
+    /// `listen ADDR tls` (implicit TLS, port 465 style) and `listen ADDR tls-required`.
+    public var implicitTLS: Set<Endpoint> = []
+    public var tlsRequiredOn: Set<Endpoint> = []
+    /// `limit tls-required on`: every listener requires TLS before MAIL.
+    public var tlsRequiredEverywhere = false
+    /// `tls certificate FILE key FILE [ciphers "LIST"]` (paths resolved against the file).
+    public var tls: TLSSettings?
     public var upstream: Endpoint?
     public var hostname: String?
     public var spoolDirectory: String?
@@ -31,6 +38,12 @@ public struct Configuration: Sendable {
     public var warnings: [Diagnostic] = []
 
     public init() {}
+}
+
+public struct TLSSettings: Hashable, Sendable {
+    public var certificate: String
+    public var key: String
+    public var ciphers: String?
 }
 
 /// `greylist store sqlite "PATH"` or `greylist store postgres "URL"`.

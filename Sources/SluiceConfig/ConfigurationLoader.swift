@@ -7,9 +7,9 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge", "greylist"] + RuleParser.verbs
+                                  "acknowledge", "greylist", "tls"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
-                                    "command-line-length", "memory-spool", "body-inspection"]
+                                    "command-line-length", "memory-spool", "body-inspection", "tls-required"]
     public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
 
     private var configuration = Configuration()
@@ -106,11 +106,27 @@ public struct ConfigurationLoader {
             guard let token = one("open-relay") else { return }
             guard token.text == "open-relay" else { return error(token, "only 'acknowledge open-relay' is known") }
             configuration.openRelayAcknowledged = true
-        case "listen", "upstream":
-            guard let token = one("HOST:PORT") else { return }
+        case "listen":
+            guard let token = arguments.first else { return error(head, "'listen' needs HOST:PORT") }
             do {
                 let endpoint = try Endpoint(parsing: token.text)
-                if keyword == "listen" { configuration.listen.append(endpoint) } else { configuration.upstream = endpoint }
+                configuration.listen.append(endpoint)
+                for option in arguments.dropFirst() {
+                    switch option.text {
+                    case "tls": configuration.implicitTLS.insert(endpoint)
+                    case "tls-required": configuration.tlsRequiredOn.insert(endpoint)
+                    default: error(option, "unknown listen option '\(option.text)' (use tls, tls-required)")
+                    }
+                }
+            } catch {
+                self.error(token, "\(error)")
+            }
+        case "tls":
+            applyTLS(head, arguments, file: file)
+        case "upstream":
+            guard let token = one("HOST:PORT") else { return }
+            do {
+                configuration.upstream = try Endpoint(parsing: token.text)
             } catch {
                 self.error(token, "\(error)")
             }
@@ -181,12 +197,38 @@ public struct ConfigurationLoader {
         case "body-inspection": if let v = size() { configuration.bodyInspection = v }
         case "recipients": if let v = count() { configuration.limits.recipients = v }
         case "errors": if let v = count() { configuration.limits.errors = v }
+        case "tls-required":
+            guard value.text == "on" || value.text == "off" else { return error(value, "limit tls-required is 'on' or 'off'") }
+            configuration.tlsRequiredEverywhere = value.text == "on"
         case "idle-timeout":
             guard let v = Quantity.duration(value.text), v > 0 else { return error(value, "bad duration '\(value.text)' (use 30s, 5m, 1h)") }
             configuration.limits.idleTimeout = v
         default:
             error(arguments[0], "unknown limit '\(name)'\(Suggestion.hint(for: name, among: Self.limitNames))")
         }
+    }
+
+    /// `tls certificate FILE key FILE [ciphers "LIST"]`: the files must be readable now.
+    private mutating func applyTLS(_ head: Token, _ arguments: [Token], file: String) {
+        var certificate: String?, key: String?, ciphers: String?
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            guard index + 1 < arguments.count else { return error(word, "'\(word.text)' needs a value") }
+            let value = arguments[index + 1]
+            switch word.text {
+            case "certificate": certificate = resolve(value.text, relativeTo: file)
+            case "key": key = resolve(value.text, relativeTo: file)
+            case "ciphers": ciphers = value.text
+            default: return error(word, "unknown tls option '\(word.text)' (use certificate FILE key FILE [ciphers \"LIST\"])")
+            }
+            for path in [certificate, key].compactMap({ $0 }) where word.text != "ciphers" && !FileManager.default.isReadableFile(atPath: path) {
+                return error(value, "cannot read '\(path)'")
+            }
+            index += 2
+        }
+        guard let certificate, let key else { return error(head, "write 'tls certificate FILE key FILE'") }
+        configuration.tls = TLSSettings(certificate: certificate, key: key, ciphers: ciphers)
     }
 
     private mutating func applyTimeout(_ head: Token, _ arguments: [Token]) {

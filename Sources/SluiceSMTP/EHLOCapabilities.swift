@@ -16,7 +16,7 @@ public enum EHLOCapabilities {
     /// Rewrites an upstream `250` EHLO reply: the first line names `hostname`, PIPELINING and SIZE are
     /// Sluice's own (SIZE is `messageSize`, already the smaller of both limits), and of the rest only
     /// `relayed` extensions remain.
-    public static func filter(_ reply: SMTPReply, hostname: String, messageSize: Int) -> SMTPReply {
+    public static func filter(_ reply: SMTPReply, hostname: String, messageSize: Int, offerSTARTTLS: Bool = false) -> SMTPReply {
         var first = reply.lines.first ?? ""
         if let space = first.firstIndex(of: " ") {
             first = hostname + first[space...]
@@ -24,6 +24,7 @@ public enum EHLOCapabilities {
             first = hostname
         }
         var lines = [first, "PIPELINING", "SIZE \(messageSize)"]
+        if offerSTARTTLS { lines.append("STARTTLS") }
         for line in reply.lines.dropFirst() {
             let keyword = line.split(separator: " ").first.map { $0.uppercased() } ?? ""
             if relayed.contains(keyword) { lines.append(line) }

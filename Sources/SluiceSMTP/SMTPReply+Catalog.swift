@@ -49,6 +49,9 @@ extension SMTPReply {
     public static func syntaxError(_ detail: String) -> SMTPReply {
         SMTPReply(code: 501, enhanced: "5.5.4", "Syntax error: \(detail)")
     }
+    public static let readyToStartTLS = SMTPReply(code: 220, enhanced: "2.0.0", "Ready to start TLS")
+    public static let tlsAlreadyActive = SMTPReply(code: 503, enhanced: "5.5.1", "Error: TLS already active")
+    public static let tlsRequired = SMTPReply(code: 530, enhanced: "5.7.0", "Must issue a STARTTLS command first")
     public static let needHelo = SMTPReply(code: 503, enhanced: "5.5.1", "Error: send HELO/EHLO first")
     public static let needMail = SMTPReply(code: 503, enhanced: "5.5.1", "Error: need MAIL command")
     public static let nestedMail = SMTPReply(code: 503, enhanced: "5.5.1", "Error: nested MAIL command")

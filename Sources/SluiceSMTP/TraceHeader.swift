@@ -17,9 +17,11 @@ public struct TraceHeader: Sendable {
     public var esmtp: Bool
     public var recipient: String?
     public var date: Date
+    /// `TLSv1.3 with cipher TLS_AES_256_GCM_SHA384` when the client used TLS.
+    public var tls: String?
 
     public init(hostname: String, helo: String, clientAddress: String, clientName: String? = nil, sessionID: String,
-                esmtp: Bool, recipient: String? = nil, date: Date) {
+                esmtp: Bool, recipient: String? = nil, date: Date, tls: String? = nil) {
         self.hostname = hostname
         self.helo = helo
         self.clientAddress = clientAddress
@@ -28,13 +30,16 @@ public struct TraceHeader: Sendable {
         self.esmtp = esmtp
         self.recipient = recipient
         self.date = date
+        self.tls = tls
     }
 
     /// `Received: from HELO (NAME [ADDR])\r\n\tby HOST (Sluice) with ESMTP id ID\r\n\tfor <RCPT>; DATE\r\n`
     public var text: String {
         let literal = clientAddress.utf8.contains(UInt8(ascii: ":")) ? "[IPv6:\(clientAddress)]" : "[\(clientAddress)]"
         let name = clientName.map { "\($0) \(literal)" } ?? literal
-        var text = "Received: from \(Self.sanitized(helo)) (\(name))\r\n\tby \(hostname) (Sluice) with \(esmtp ? "ESMTP" : "SMTP") id \(sessionID)"
+        var text = "Received: from \(Self.sanitized(helo)) (\(name))\r\n"
+        if let tls { text += "\t(using \(tls))\r\n" }
+        text += "\tby \(hostname) (Sluice) with \(esmtp ? "ESMTP" : "SMTP")\(tls == nil ? "" : "S") id \(sessionID)"
         if let recipient { text += "\r\n\tfor \(Self.sanitized(recipient))" }
         text += "; \(Self.rfc5322Date(date))\r\n"
         return text

@@ -5,18 +5,21 @@ import NIOCore
 import NIOPosix
 import SluiceSMTP
 import SluiceSession
+import SluiceTLS
 
 /// A user-visible failure to start: one clear sentence, no stack trace.
 public enum ServerError: Error, CustomStringConvertible {
     case cannotListen(Endpoint, String)
     case spoolDirectory(String, String)
     case cannotResolveUpstream(Endpoint, String)
+    case tlsNotConfigured(Endpoint)
 
     public var description: String {
         switch self {
         case .cannotListen(let endpoint, let reason): return "cannot listen on \(endpoint): \(reason)"
         case .spoolDirectory(let path, let reason): return "spool directory \(path): \(reason)"
         case .cannotResolveUpstream(let endpoint, let reason): return "cannot resolve upstream \(endpoint): \(reason)"
+        case .tlsNotConfigured(let endpoint): return "listen \(endpoint) tls needs 'tls certificate FILE key FILE'"
         }
     }
 }
@@ -51,19 +54,28 @@ public final class SluiceServer: Sendable {
             upstreamAddress: upstreamAddress,
             pool: pool, registry: registry, logger: logger,
             greylistStore: configuration.greylistStore, clock: configuration.clock)
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 4)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SessionHandler(environment: environment))
-                }
-            }
+        if !configuration.implicitTLS.isEmpty && configuration.tls == nil {
+            throw ServerError.tlsNotConfigured(configuration.implicitTLS.first!)
+        }
         var listeners: [Channel] = []
         do {
             for endpoint in configuration.listen {
+                let listener = ListenerOptions(implicitTLS: configuration.implicitTLS.contains(endpoint),
+                                               tlsRequired: configuration.tlsRequiredEverywhere || configuration.tlsRequiredOn.contains(endpoint))
+                let bootstrap = ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 1024)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.maxMessagesPerRead, value: 4)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let handler = SessionHandler(environment: environment, listener: listener)
+                            if listener.implicitTLS, let tls = handler.tlsContext {
+                                try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls))
+                            }
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                        }
+                    }
                 do {
                     listeners.append(try await bootstrap.bind(host: endpoint.host, port: endpoint.port).get())
                 } catch {
@@ -115,8 +127,10 @@ public final class SluiceServer: Sendable {
     }
 
     static func sessionConfiguration(_ configuration: ServerConfiguration) -> SessionConfiguration {
-        SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits, ruleSet: configuration.ruleSet,
-                             greylist: configuration.greylist)
+        var session = SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits, ruleSet: configuration.ruleSet,
+                                           greylist: configuration.greylist)
+        session.tlsAvailable = configuration.tls != nil
+        return session
     }
 
     /// Replaces rules, lists, limits, timeouts and the hostname for sessions that begin from now on
@@ -128,6 +142,8 @@ public final class SluiceServer: Sendable {
         next.upstream = current.upstream
         next.spoolDirectory = current.spoolDirectory
         next.threads = current.threads
+        next.implicitTLS = current.implicitTLS
+        next.tlsRequiredOn = current.tlsRequiredOn
         settings.withLockedValue { $0 = (next, Self.sessionConfiguration(next)) }
         logger.info("reloaded: \(next.ruleSet.rules.values.joined().count) rule(s)")
     }

@@ -2,6 +2,7 @@ import Foundation
 import SluicePolicy
 import SluiceSMTP
 import SluiceStore
+import SluiceTLS
 
 /// Everything the server needs to run, whether it came from flags or a configuration file.
 public struct ServerConfiguration: Sendable {
@@ -16,6 +17,11 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int = 1
     /// The compiled rules.
     public var ruleSet = RuleSet.empty
+    /// TLS for clients: STARTTLS is offered when set; implicit-TLS listeners need it.
+    public var tls: TLSContext?
+    public var implicitTLS: Set<Endpoint> = []
+    public var tlsRequiredOn: Set<Endpoint> = []
+    public var tlsRequiredEverywhere = false
     /// Greylisting settings and the store (opened at start when a rule greylists).
     public var greylist = GreylistSettings()
     public var greylistStore: (any GreylistStore)?

@@ -7,9 +7,16 @@ import SluicePolicy
 import SluiceSMTP
 import SluiceSession
 import SluiceStore
+import SluiceTLS
 
 /// The thin glue between one client connection, its `ClientSession` and its upstream connection:
 /// it frames input, feeds the state machine and carries out the actions it returns.
+/// What a listener asks of its sessions.
+struct ListenerOptions: Sendable {
+    var implicitTLS = false
+    var tlsRequired = false
+}
+
 final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -19,6 +26,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     /// The settings in force when this session began (a reload applies to new sessions).
     private let configuration: ServerConfiguration
     private let sessionConfiguration: SessionConfiguration
+    private let listener: ListenerOptions
+    /// `TLSv1.3 with cipher …` once the client's TLS handshake completed.
+    private var tlsInfo: String?
     private var session: ClientSession
     private let sessionID = SessionIdentifier.make()
     private var logger: Logger
@@ -45,14 +55,16 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     private var closed = false
     private var messages = 0
 
-    init(environment: SessionEnvironment) {
+    init(environment: SessionEnvironment, listener: ListenerOptions = ListenerOptions()) {
         self.environment = environment
+        self.listener = listener
         (self.configuration, self.sessionConfiguration) = environment.settings.withLockedValue { $0 }
         self.session = ClientSession(configuration: sessionConfiguration)
         self.framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
         self.logger = environment.logger
     }
 
+    var tlsContext: TLSContext? { configuration.tls }
     private var limits: Limits { configuration.limits }
     private var timeouts: UpstreamTimeouts { configuration.upstreamTimeouts }
 
@@ -66,7 +78,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         if let remote {
             clientAddress = remote.ipAddress ?? "\(remote)"
         }
-        session = ClientSession(configuration: sessionConfiguration, clientAddress: clientAddress)
+        session = ClientSession(configuration: sessionConfiguration, clientAddress: clientAddress,
+                                tlsActive: listener.implicitTLS, tlsRequired: listener.tlsRequired)
         environment.registry.add(context.channel)
         logger.info("\(sessionID): connect from [\(clientAddress)]:\(remote?.port ?? 0)")
         armIdleTimer(after: limits.idleTimeout)
@@ -102,13 +115,20 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         if event is ShutdownEvent {
             perform(session.shutdownRequested())
             flush()
+        } else if let handshake = event as? TLSHandshakeCompleted {
+            tlsInfo = "\(handshake.version) with cipher \(handshake.cipher)"
+            logger.info("\(sessionID): TLS established: \(tlsInfo ?? "")")
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        logger.debug("\(sessionID): client connection error: \(error)")
+        if error is TLSError {
+            logger.info("\(sessionID): TLS failed: \(error)")
+        } else {
+            logger.debug("\(sessionID): client connection error: \(error)")
+        }
         context.close(promise: nil)
     }
 
@@ -235,6 +255,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 self.spool = spool
             case .connectUpstream:
                 connectUpstream(context: context)
+            case .startTLS:
+                startTLS()
             case .resolveClientName:
                 resolveClientName()
             case .checkGreylist(let keys):
@@ -272,6 +294,20 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         buffer.writeString(line)
         buffer.writeStaticString("\r\n")
         upstream.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// STARTTLS: the 220 goes out in plaintext, every byte the client pipelined after STARTTLS is
+    /// discarded (CVE-2011-0411), and the TLS handler takes over the connection.
+    private func startTLS() {
+        flush()
+        input.clear()
+        guard let tls = configuration.tls else { return close() }
+        do {
+            try context.pipeline.syncOperations.addHandler(TLSHandler(context: tls), position: .first)
+        } catch {
+            logger.warning("\(sessionID): could not start TLS: \(error)")
+            close()
+        }
     }
 
     /// Asks the greylist store (off the event loop) about every key; a store that fails or answers
@@ -378,7 +414,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         let trace = TraceHeader(hostname: configuration.hostname, helo: greeting.name,
                                 clientAddress: clientAddress, sessionID: sessionID, esmtp: greeting.extended,
                                 recipient: transaction.recipients.count == 1 ? transaction.recipients[0].description : nil,
-                                date: Date())
+                                date: Date(), tls: tlsInfo)
         var header = upstream.allocator.buffer(capacity: 256)
         header.writeString(trace.text)
         var skip = 0

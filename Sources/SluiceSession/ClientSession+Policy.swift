@@ -15,6 +15,7 @@ extension ClientSession {
     func baseFacts(_ phase: Phase) -> Facts {
         var facts = Facts(clientText: clientAddress)
         facts.clientName = clientName
+        facts.tls = tlsActive
         facts.helo = phase.greeting?.name
         facts.tags = sessionTags
         if case .transaction(_, let transaction) = phase {

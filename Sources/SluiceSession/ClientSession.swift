@@ -72,9 +72,17 @@ public struct ClientSession: Sendable {
     /// The SIZE the upstream advertised (0 or nil: no limit of its own).
     private var upstreamSize: Int?
 
-    public init(configuration: SessionConfiguration, clientAddress: String = "127.0.0.1") {
+    /// The client side is encrypted (after STARTTLS, or from the start on an implicit-TLS listener).
+    public private(set) var tlsActive: Bool
+    /// MAIL is refused until TLS is active (`limit tls-required`, `listen … tls-required`).
+    public let tlsRequired: Bool
+
+    public init(configuration: SessionConfiguration, clientAddress: String = "127.0.0.1", tlsActive: Bool = false,
+                tlsRequired: Bool = false) {
         self.configuration = configuration
         self.clientAddress = clientAddress
+        self.tlsActive = tlsActive
+        self.tlsRequired = tlsRequired
     }
 
     /// What client input the session can take now.
@@ -214,6 +222,7 @@ public struct ClientSession: Sendable {
             case .fresh: return error(.needHelo)
             case .transaction: return error(.nestedMail)
             case .greeted:
+                if tlsRequired && !tlsActive { return error(.tlsRequired) }
                 if let size = parameters.size, size > messageSizeLimit { return error(.declaredSizeTooBig) }
                 var facts = baseFacts(phase)
                 facts.sender = path
@@ -287,7 +296,15 @@ public struct ClientSession: Sendable {
             return forward(command, phase, .quit)
         case .noop, .vrfy, .help:
             return forward(command, phase, .other)
-        case .expn, .startTLS, .auth, .bdat:
+        case .startTLS:
+            guard configuration.tlsAvailable else { return error(.commandNotImplemented) }
+            guard !tlsActive else { return error(.tlsAlreadyActive) }
+            // RFC 3207: the session starts over; a new EHLO is required. The upstream keeps its
+            // connection and hears the client's next EHLO (which resets it).
+            tlsActive = true
+            state = .ready(.fresh)
+            return [.reply(.readyToStartTLS), .startTLS]
+        case .expn, .auth, .bdat:
             return error(.commandNotImplemented)
         case .unknown:
             return error(.unknownCommand)
@@ -397,7 +414,8 @@ public struct ClientSession: Sendable {
                 next = .greeted(greeting)
                 if greeting.extended {
                     upstreamSize = EHLOCapabilities.upstreamSize(in: reply)
-                    relayed = EHLOCapabilities.filter(reply, hostname: hostname, messageSize: messageSizeLimit)
+                    relayed = EHLOCapabilities.filter(reply, hostname: hostname, messageSize: messageSizeLimit,
+                                                      offerSTARTTLS: configuration.tlsAvailable && !tlsActive)
                 }
             }
         case .mail(let path, let parameters, let tags, let discard):

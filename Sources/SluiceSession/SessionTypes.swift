@@ -7,6 +7,8 @@ public struct SessionConfiguration: Sendable {
     public var limits: Limits
     public var ruleSet: RuleSet
     public var greylist: GreylistSettings
+    /// STARTTLS is offered (a certificate is configured).
+    public var tlsAvailable = false
 
     public init(hostname: String, limits: Limits = Limits(), ruleSet: RuleSet = .empty, greylist: GreylistSettings = GreylistSettings()) {
         self.hostname = hostname
@@ -116,6 +118,9 @@ public enum SessionAction: Hashable, Sendable {
     case receiveData
     /// Connect to the upstream (the connect stage let the client in).
     case connectUpstream
+    /// The 220 for STARTTLS was just queued: flush it, drop every byte the client sent after STARTTLS,
+    /// and start the TLS handshake (server side).
+    case startTLS
     /// Ask the greylist store about these keys and report with `greylistDecided`.
     case checkGreylist([GreylistKey])
     /// Look up the client's reverse DNS name (rules use `client.name`) and report with `clientNameResolved`.

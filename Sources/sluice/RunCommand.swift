@@ -4,6 +4,7 @@ import Logging
 import SluiceConfig
 import SluiceServer
 import SluiceStore
+import SluiceTLS
 import SluiceSMTP
 
 struct RunCommand: ParsableCommand {
@@ -117,6 +118,16 @@ struct RunCommand: ParsableCommand {
         configuration.ruleSet = file.ruleSet
         configuration.bodyInspection = file.bodyInspection
         configuration.greylist = file.greylist
+        configuration.implicitTLS = file.implicitTLS
+        configuration.tlsRequiredOn = file.tlsRequiredOn
+        configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
+        if let tls = file.tls {
+            do {
+                configuration.tls = try TLSContext(certificateChain: tls.certificate, privateKey: tls.key, ciphers: tls.ciphers)
+            } catch {
+                throw CommandFailure(message: "tls: \(error)")
+            }
+        }
         greylistSpec = file.greylistStore
         configuration.threads = threads ?? file.threads ?? 1
         configuration.shutdownGrace = shutdownGrace ?? file.shutdownGrace ?? 30
