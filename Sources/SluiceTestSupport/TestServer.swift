@@ -90,7 +90,7 @@ private struct CapturingHandler: LogHandler {
 
 public enum TemporaryDirectory {
     public static func make(prefix: String) throws -> String {
-        let path = NSTemporaryDirectory() + "/\(prefix)-\(UUID().uuidString)"
+        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

@@ -110,6 +110,22 @@ import Testing
         await upstream.stop()
     }
 
+    @Test func aBadCertificateIsAClearErrorAtStart() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "sluice-badcert")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "not a certificate\n".write(toFile: directory + "/cert.pem", atomically: true, encoding: .utf8)
+        try "not a key\n".write(toFile: directory + "/key.pem", atomically: true, encoding: .utf8)
+        try "upstream 127.0.0.1:25\nacknowledge open-relay\ntls certificate cert.pem key missing.pem\n".write(toFile: directory + "/a.conf", atomically: true, encoding: .utf8)
+        let missing = try await ExternalTool.run(SluiceProcess.binary, ["run", "--config", directory + "/a.conf", "--listen", "127.0.0.1:0"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "\(directory)/a.conf:3:30: error: cannot read '\(directory)/missing.pem'\n")
+        try "upstream 127.0.0.1:25\nacknowledge open-relay\ntls certificate cert.pem key key.pem\n".write(toFile: directory + "/b.conf", atomically: true, encoding: .utf8)
+        let garbage = try await ExternalTool.run(SluiceProcess.binary, ["run", "--config", directory + "/b.conf", "--listen", "127.0.0.1:0"])
+        #expect(garbage.status == 2)
+        #expect(garbage.stderr.hasPrefix("sluice: error: tls: certificate \(directory)/cert.pem: "), "\(garbage.stderr)")
+        #expect(garbage.stderr.split(separator: "\n").count == 1)
+    }
+
     @Test func greylistAdministration() async throws {
         let directory = try TemporaryDirectory.make(prefix: "sluice-greyadmin")
         defer { try? FileManager.default.removeItem(atPath: directory) }
