@@ -44,7 +44,7 @@ let package = Package(
         ]),
         // Layer 5: the command-line tool.
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceServer", "SluiceConfig", "SluiceStore", "SluicePolicy", "SluiceTLS",
+            "SluiceServer", "SluiceConfig", "SluiceStore", "SluicePolicy", "SluiceTLS", "SluiceSession",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -56,7 +56,7 @@ let package = Package(
 
         // Test support: scripted upstream, external client runner, in-process server.
         .target(name: "SluiceTestSupport", dependencies: [
-            "SluiceServer", "SluiceSMTP", "SluiceConfig", "SluiceStore", "SluiceTLS",
+            "SluiceServer", "SluiceSMTP", "SluiceConfig", "SluiceStore", "SluiceTLS", "SluiceTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "SluicePolicyTests", dependencies: ["SluicePolicy", "SluiceSMTP", "SluiceConfig"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP"]),
         .testTarget(name: "SluiceServerTests", dependencies: [
-            "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluiceConfig", "SluiceTLS",
+            "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluiceConfig", "SluiceTLS", "SluiceSession",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Metrics", package: "swift-metrics"),

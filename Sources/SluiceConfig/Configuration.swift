@@ -13,6 +13,8 @@ public struct Configuration: Sendable {
     /// `tls certificate FILE key FILE [ciphers "LIST"]` (paths resolved against the file).
     public var tls: TLSSettings?
     public var upstream: Endpoint?
+    /// `upstream HOST:PORT [starttls|starttls-required|tls] [verify|no-verify] [ca FILE] [name NAME]`.
+    public var upstreamTLS = UpstreamTLSSettings()
     public var hostname: String?
     public var spoolDirectory: String?
     public var threads: Int?
@@ -38,6 +40,15 @@ public struct Configuration: Sendable {
     public var warnings: [Diagnostic] = []
 
     public init() {}
+}
+
+public struct UpstreamTLSSettings: Hashable, Sendable {
+    /// none, starttls, starttls-required or tls.
+    public var mode = "none"
+    public var verify = true
+    public var caFile: String?
+    /// The name sent as SNI and checked against the certificate (default: the upstream's host).
+    public var serverName: String?
 }
 
 public struct TLSSettings: Hashable, Sendable {

@@ -124,11 +124,34 @@ public struct ConfigurationLoader {
         case "tls":
             applyTLS(head, arguments, file: file)
         case "upstream":
-            guard let token = one("HOST:PORT") else { return }
+            guard let token = arguments.first else { return error(head, "'upstream' needs HOST:PORT") }
             do {
                 configuration.upstream = try Endpoint(parsing: token.text)
             } catch {
                 self.error(token, "\(error)")
+            }
+            var index = 1
+            while index < arguments.count {
+                let option = arguments[index]
+                switch option.text {
+                case "starttls", "starttls-required", "tls": configuration.upstreamTLS.mode = option.text
+                case "verify": configuration.upstreamTLS.verify = true
+                case "no-verify": configuration.upstreamTLS.verify = false
+                case "ca", "name":
+                    guard index + 1 < arguments.count else { return error(option, "'\(option.text)' needs a value") }
+                    let value = arguments[index + 1]
+                    if option.text == "ca" {
+                        let path = resolve(value.text, relativeTo: file)
+                        guard FileManager.default.isReadableFile(atPath: path) else { return error(value, "cannot read '\(path)'") }
+                        configuration.upstreamTLS.caFile = path
+                    } else {
+                        configuration.upstreamTLS.serverName = value.text
+                    }
+                    index += 1
+                default:
+                    error(option, "unknown upstream option '\(option.text)' (use starttls, starttls-required, tls, verify, no-verify, ca FILE, name NAME)")
+                }
+                index += 1
             }
         case "hostname":
             guard let token = one("a host name") else { return }

@@ -1,6 +1,7 @@
 import Foundation
 import SluicePolicy
 import SluiceSMTP
+import SluiceSession
 import SluiceStore
 import SluiceTLS
 
@@ -22,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var implicitTLS: Set<Endpoint> = []
     public var tlsRequiredOn: Set<Endpoint> = []
     public var tlsRequiredEverywhere = false
+    /// TLS towards the upstream, and the client context it uses (SNI, verification).
+    public var upstreamTLSMode: UpstreamTLSMode = .none
+    public var upstreamTLS: TLSContext?
     /// Greylisting settings and the store (opened at start when a rule greylists).
     public var greylist = GreylistSettings()
     public var greylistStore: (any GreylistStore)?

@@ -29,6 +29,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     private let listener: ListenerOptions
     /// `TLSv1.3 with cipher …` once the client's TLS handshake completed.
     private var tlsInfo: String?
+    /// Sluice's own STARTTLS with the upstream, before the greeting reaches the session.
+    private var negotiation: UpstreamTLSNegotiation
     private var session: ClientSession
     private let sessionID = SessionIdentifier.make()
     private var logger: Logger
@@ -60,6 +62,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         self.listener = listener
         (self.configuration, self.sessionConfiguration) = environment.settings.withLockedValue { $0 }
         self.session = ClientSession(configuration: sessionConfiguration)
+        self.negotiation = UpstreamTLSNegotiation(mode: configuration.upstreamTLS == nil ? .none : configuration.upstreamTLSMode,
+                                                  hostname: configuration.hostname)
         self.framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
         self.logger = environment.logger
     }
@@ -138,8 +142,40 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         guard upstreamUsable else { return }
         upstreamTimer?.cancel()
         upstreamTimer = nil
+        if negotiation.isActive { return negotiate(negotiation.replied(reply)) }
         perform(session.upstreamReplied(reply))
         process()
+    }
+
+    func upstreamTLSEstablished(_ handshake: TLSHandshakeCompleted) {
+        logger.info("\(sessionID): upstream TLS established: \(handshake.version) with cipher \(handshake.cipher)")
+        if negotiation.isActive { negotiate(negotiation.handshakeCompleted()) }
+    }
+
+    private func negotiate(_ action: UpstreamTLSNegotiation.Action) {
+        switch action {
+        case .send(let line):
+            guard let upstream else { return }
+            var buffer = upstream.allocator.buffer(capacity: line.utf8.count + 2)
+            buffer.writeString(line + "\r\n")
+            upstream.writeAndFlush(buffer, promise: nil)
+            armUpstreamTimer(after: timeouts.command)
+        case .startHandshake:
+            guard let upstream, let tls = configuration.upstreamTLS else { return upstreamFailed(.protocolError("no upstream TLS context")) }
+            do {
+                try upstream.pipeline.syncOperations.addHandler(TLSHandler(context: tls), position: .first)
+                armUpstreamTimer(after: timeouts.connect)
+            } catch {
+                upstreamFailed(.protocolError("upstream TLS: \(error)"))
+            }
+        case .done(let greeting):
+            perform(session.upstreamReplied(greeting))
+            process()
+        case .fail(let reason):
+            logger.warning("\(sessionID): upstream \(configuration.upstream): \(reason)")
+            upstream?.close(promise: nil)
+            upstreamFailed(.protocolError(reason))
+        }
     }
 
     func upstreamFailed(_ failure: UpstreamFailure) {
@@ -156,6 +192,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     private func connectUpstream(context: ChannelHandlerContext) {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let target = environment.upstreamAddress
+        let implicitTLS = configuration.upstreamTLSMode == .tls ? configuration.upstreamTLS : nil
         armUpstreamTimer(after: timeouts.connect)
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(.milliseconds(Int64(timeouts.connect * 1000)))
@@ -163,6 +200,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = bound.value
+                    if let implicitTLS { try channel.pipeline.syncOperations.addHandler(TLSHandler(context: implicitTLS)) }
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(delegate: handler))
                     handler.upstream = channel
                 }

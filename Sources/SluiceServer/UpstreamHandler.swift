@@ -1,11 +1,13 @@
 import NIOCore
 import SluiceSMTP
 import SluiceSession
+import SluiceTLS
 
 /// The events an upstream connection delivers to its session.
 protocol UpstreamDelegate: AnyObject {
     func upstreamReplied(_ reply: SMTPReply)
     func upstreamFailed(_ failure: UpstreamFailure)
+    func upstreamTLSEstablished(_ handshake: TLSHandshakeCompleted)
 }
 
 /// Frames the upstream's replies and hands them to the session, on the session's event loop.
@@ -31,6 +33,14 @@ final class UpstreamHandler: ChannelInboundHandler {
             buffer.discardReadBytes()
         } catch {
             fail(.protocolError("\(error)"), context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let handshake = event as? TLSHandshakeCompleted {
+            delegate?.upstreamTLSEstablished(handshake)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 

@@ -48,8 +48,13 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .client:
             SSL_set_connect_state(ssl)
             if let name = context.serverName {
-                _ = sluice_set_sni(ssl, name)
-                SSL_set1_host(ssl, name)
+                if name.contains(":") || name.allSatisfy({ $0.isNumber || $0 == "." }) {
+                    // An IP literal: verify it against the certificate's IP SANs; SNI carries names only.
+                    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name)
+                } else {
+                    _ = sluice_set_sni(ssl, name)
+                    SSL_set1_host(ssl, name)
+                }
             }
         }
     }

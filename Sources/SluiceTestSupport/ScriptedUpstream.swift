@@ -1,6 +1,8 @@
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SluiceTLS
 
 /// How the scripted upstream behaves. Every field has the polite default of a working MTA.
 public struct UpstreamScript: Sendable {
@@ -17,9 +19,21 @@ public struct UpstreamScript: Sendable {
     public var dropDuringData = false
     /// Never answer this verb (`MAIL`, `RCPT`, `DATA`, or `.` for the final dot).
     public var stallOn: String?
+    /// With a TLS context, STARTTLS (advertised by default) really starts TLS.
+    public var tls: TLSContext?
+    /// Users AUTH PLAIN and LOGIN accept (user → password); empty: every AUTH is refused.
+    public var authUsers: [String: String] = [:]
     public var helpReply = "214-2.0.0 Commands:\r\n214-2.0.0   HELO EHLO MAIL RCPT DATA\r\n214 2.0.0 End of HELP info"
 
     public init() {}
+}
+
+struct UpstreamRecord: Sendable {
+    var commands: [String] = []
+    var messages: [ReceivedMessage] = []
+    var connections = 0
+    var tlsSessions = 0
+    var authenticated: [String] = []
 }
 
 /// One message as the upstream received it.
@@ -36,11 +50,11 @@ public final class ScriptedUpstream: Sendable {
     public let port: Int
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
-    private let state: NIOLockedValueBox<(commands: [String], messages: [ReceivedMessage], connections: Int)>
+    private let state: NIOLockedValueBox<UpstreamRecord>
 
     public static func start(_ script: UpstreamScript = UpstreamScript()) async throws -> ScriptedUpstream {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let state = NIOLockedValueBox<(commands: [String], messages: [ReceivedMessage], connections: Int)>(([], [], 0))
+        let state = NIOLockedValueBox(UpstreamRecord())
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -54,7 +68,7 @@ public final class ScriptedUpstream: Sendable {
     }
 
     private init(port: Int, group: MultiThreadedEventLoopGroup, channel: Channel,
-                 state: NIOLockedValueBox<(commands: [String], messages: [ReceivedMessage], connections: Int)>) {
+                 state: NIOLockedValueBox<UpstreamRecord>) {
         self.port = port
         self.group = group
         self.channel = channel
@@ -64,6 +78,10 @@ public final class ScriptedUpstream: Sendable {
     public var commands: [String] { state.withLockedValue { $0.commands } }
     public var messages: [ReceivedMessage] { state.withLockedValue { $0.messages } }
     public var connections: Int { state.withLockedValue { $0.connections } }
+    /// Sessions that switched to TLS with STARTTLS.
+    public var tlsSessions: Int { state.withLockedValue { $0.tlsSessions } }
+    /// Users that authenticated successfully.
+    public var authenticated: [String] { state.withLockedValue { $0.authenticated } }
 
     public func stop() async {
         try? await channel.close()
@@ -76,14 +94,16 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let script: UpstreamScript
-    private let state: NIOLockedValueBox<(commands: [String], messages: [ReceivedMessage], connections: Int)>
+    private let state: NIOLockedValueBox<UpstreamRecord>
     private var buffer = ByteBuffer()
+    private enum AuthStep { case none, plain, loginUser, loginPassword(String) }
+    private var auth = AuthStep.none
     private var inData = false
     private var data: [UInt8] = []
     private var sender = ""
     private var recipients: [String] = []
 
-    init(script: UpstreamScript, state: NIOLockedValueBox<(commands: [String], messages: [ReceivedMessage], connections: Int)>) {
+    init(script: UpstreamScript, state: NIOLockedValueBox<UpstreamRecord>) {
         self.script = script
         self.state = state
     }
@@ -119,7 +139,22 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
             guard let lf = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return }
             let line = String(decoding: buffer.readSlice(length: lf - buffer.readerIndex + 1)!.readableBytesView, as: UTF8.self)
                 .withoutLineEnding()
-            state.withLockedValue { $0.commands.append(line) }
+            switch auth {
+            case .none: break
+            case .plain:
+                auth = .none
+                finishPlain(line, context)
+                continue
+            case .loginUser:
+                auth = .loginPassword(Self.decode(line))
+                send("334 UGFzc3dvcmQ6", context)
+                continue
+            case .loginPassword(let user):
+                auth = .none
+                check(user, Self.decode(line), context)
+                continue
+            }
+            state.withLockedValue { $0.commands.append(line.hasPrefix("AUTH") ? String(line.prefix(10)) : line) }
             let verb = line.split(separator: " ").first.map { $0.uppercased() } ?? ""
             if script.stallOn == verb { continue }
             switch verb {
@@ -148,6 +183,27 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
                 recipients = []
                 send("250 2.0.0 Ok", context)
             case "NOOP": send("250 2.0.0 Ok", context)
+            case "STARTTLS":
+                guard let tls = script.tls, let handler = try? TLSHandler(context: tls) else {
+                    send("454 4.7.0 TLS not available", context)
+                    continue
+                }
+                send("220 2.0.0 Ready to start TLS", context)
+                buffer.clear()
+                state.withLockedValue { $0.tlsSessions += 1 }
+                try? context.pipeline.syncOperations.addHandler(handler, position: .first)
+                return
+            case "AUTH":
+                let words = line.split(separator: " ")
+                let mechanism = words.count > 1 ? words[1].uppercased() : ""
+                if mechanism == "PLAIN" {
+                    if words.count > 2 { finishPlain(String(words[2]), context) } else { auth = .plain; send("334 ", context) }
+                } else if mechanism == "LOGIN" {
+                    auth = .loginUser
+                    send("334 VXNlcm5hbWU6", context)
+                } else {
+                    send("504 5.5.4 Unrecognized authentication type", context)
+                }
             case "VRFY": send("252 2.0.0 Cannot VRFY user", context)
             case "HELP": send(script.helpReply, context)
             case "QUIT":
@@ -157,6 +213,25 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
             default: send("502 5.5.2 Error: command not recognized", context)
             }
         }
+    }
+
+    private func finishPlain(_ response: String, _ context: ChannelHandlerContext) {
+        let parts = Self.decode(response).split(separator: "\u{0}", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return send("501 5.5.2 Bad PLAIN response", context) }
+        check(String(parts[1]), String(parts[2]), context)
+    }
+
+    private func check(_ user: String, _ password: String, _ context: ChannelHandlerContext) {
+        if !user.isEmpty, script.authUsers[user] == password {
+            state.withLockedValue { $0.authenticated.append(user) }
+            send("235 2.7.0 Authentication successful", context)
+        } else {
+            send("535 5.7.8 Authentication credentials invalid", context)
+        }
+    }
+
+    private static func decode(_ base64: String) -> String {
+        Data(base64Encoded: base64.trimmingCharacters(in: .whitespaces)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     private static func endOfData(in data: [UInt8]) -> Int? {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SluiceConfig
 import SluiceServer
+import SluiceSession
 import SluiceStore
 import SluiceTLS
 import SluiceSMTP
@@ -121,6 +122,15 @@ struct RunCommand: ParsableCommand {
         configuration.implicitTLS = file.implicitTLS
         configuration.tlsRequiredOn = file.tlsRequiredOn
         configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
+        if let mode = UpstreamTLSMode(rawValue: file.upstreamTLS.mode), mode != .none {
+            configuration.upstreamTLSMode = mode
+            do {
+                configuration.upstreamTLS = try TLSContext(clientVerifying: file.upstreamTLS.verify, caFile: file.upstreamTLS.caFile,
+                                                           serverName: file.upstreamTLS.serverName ?? upstream.host)
+            } catch {
+                throw CommandFailure(message: "upstream tls: \(error)")
+            }
+        }
         if let tls = file.tls {
             do {
                 configuration.tls = try TLSContext(certificateChain: tls.certificate, privateKey: tls.key, ciphers: tls.ciphers)

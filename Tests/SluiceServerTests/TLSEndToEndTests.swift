@@ -1,5 +1,6 @@
 import Foundation
 import SluiceServer
+import SluiceSession
 import SluiceSMTP
 import SluiceTLS
 import SluiceTestSupport
@@ -133,6 +134,69 @@ import Testing
             let encrypted = try await ExternalTool.run("swaks", ["--server", "127.0.0.1:\(sluice.port)", "--tls", "--from", "a@example.org", "--to", "vip@example.com"])
             #expect(encrypted.status == 0, "\(encrypted.stdout)")
             #expect(upstream.messages.count == 1)
+        }
+    }
+}
+
+/// TLS towards the upstream: STARTTLS when offered, required, verified.
+@Suite struct UpstreamTLSTests {
+    func relay(mode: UpstreamTLSMode, verifyWith caFile: String?, script: UpstreamScript,
+               _ body: (ScriptedUpstream, TestServer) async throws -> Void) async throws {
+        let client = try TLSContext(clientVerifying: caFile != nil, caFile: caFile, serverName: "127.0.0.1")
+        try await withRelay(script, configure: { configuration in
+            configuration.upstreamTLSMode = mode
+            configuration.upstreamTLS = client
+        }, body)
+    }
+
+    @Test func starttlsToAnUpstreamThatOffersItEncryptsTheRelayHop() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        var script = UpstreamScript()
+        script.tls = try TLSContext(certificateChain: certificates.certificate, privateKey: certificates.key)
+        try await relay(mode: .starttls, verifyWith: certificates.certificate, script: script) { upstream, sluice in
+            let result = try await ExternalTool.run("swaks", ["--server", "127.0.0.1:\(sluice.port)", "--from", "a@example.org", "--to", "b@example.com"])
+            #expect(result.status == 0, "\(result.stdout)")
+            #expect(upstream.tlsSessions == 1)
+            #expect(upstream.messages.count == 1)
+            #expect(upstream.commands.first == "EHLO sluice.test", "Sluice's own EHLO before STARTTLS")
+            #expect(sluice.log.messages.contains { $0.contains("upstream TLS established") })
+        }
+    }
+
+    @Test func starttlsWhenOfferedFallsBackToPlaintextWhenNot() async throws {
+        var script = UpstreamScript()
+        script.ehloLines.removeAll { $0 == "STARTTLS" }
+        try await relay(mode: .starttls, verifyWith: nil, script: script) { upstream, sluice in
+            let result = try await ExternalTool.run("swaks", ["--server", "127.0.0.1:\(sluice.port)", "--from", "a@example.org", "--to", "b@example.com"])
+            #expect(result.status == 0)
+            #expect(upstream.tlsSessions == 0 && upstream.messages.count == 1)
+        }
+    }
+
+    @Test func starttlsRequiredRefusesAnUpstreamWithoutIt() async throws {
+        var script = UpstreamScript()
+        script.ehloLines.removeAll { $0 == "STARTTLS" }
+        try await relay(mode: .starttlsRequired, verifyWith: nil, script: script) { upstream, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            let replies = await client.waitForReplies(1)
+            #expect(replies.first?.hasPrefix("421 4.4.0") == true, "\(replies)")
+            #expect(await client.waitForClose())
+            #expect(upstream.messages.isEmpty)
+        }
+    }
+
+    @Test func anUntrustedUpstreamCertificateIsRefused() async throws {
+        let certificates = try await TestCertificates.make()
+        let other = try await TestCertificates.make()
+        defer { certificates.remove(); other.remove() }
+        var script = UpstreamScript()
+        script.tls = try TLSContext(certificateChain: certificates.certificate, privateKey: certificates.key)
+        try await relay(mode: .starttls, verifyWith: other.certificate, script: script) { upstream, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            let replies = await client.waitForReplies(1)
+            #expect(replies.first?.hasPrefix("421") == true, "\(replies)")
+            #expect(upstream.messages.isEmpty)
         }
     }
 }
