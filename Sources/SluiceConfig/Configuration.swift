@@ -10,6 +10,8 @@ public struct Configuration: Sendable {
     public var tlsRequiredOn: Set<Endpoint> = []
     /// `limit tls-required on`: every listener requires TLS before MAIL.
     public var tlsRequiredEverywhere = false
+    /// `auth-plaintext allow`: offer AUTH to clients without TLS.
+    public var allowPlaintextAuth = false
     /// `tls certificate FILE key FILE [ciphers "LIST"]` (paths resolved against the file).
     public var tls: TLSSettings?
     public var upstream: Endpoint?

@@ -7,7 +7,7 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge", "greylist", "tls"] + RuleParser.verbs
+                                  "acknowledge", "greylist", "tls", "auth-plaintext"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
                                     "command-line-length", "memory-spool", "body-inspection", "tls-required"]
     public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
@@ -123,6 +123,10 @@ public struct ConfigurationLoader {
             }
         case "tls":
             applyTLS(head, arguments, file: file)
+        case "auth-plaintext":
+            guard let token = one("allow or deny") else { return }
+            guard token.text == "allow" || token.text == "deny" else { return error(token, "auth-plaintext is 'allow' or 'deny'") }
+            configuration.allowPlaintextAuth = token.text == "allow"
         case "upstream":
             guard let token = arguments.first else { return error(head, "'upstream' needs HOST:PORT") }
             do {

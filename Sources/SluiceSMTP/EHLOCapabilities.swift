@@ -16,7 +16,13 @@ public enum EHLOCapabilities {
     /// Rewrites an upstream `250` EHLO reply: the first line names `hostname`, PIPELINING and SIZE are
     /// Sluice's own (SIZE is `messageSize`, already the smaller of both limits), and of the rest only
     /// `relayed` extensions remain.
-    public static func filter(_ reply: SMTPReply, hostname: String, messageSize: Int, offerSTARTTLS: Bool = false) -> SMTPReply {
+    /// The upstream's `AUTH` line (mechanisms), if it offers AUTH.
+    public static func authMechanisms(in reply: SMTPReply) -> String? {
+        reply.lines.dropFirst().first { $0.split(separator: " ").first?.uppercased() == "AUTH" }
+    }
+
+    public static func filter(_ reply: SMTPReply, hostname: String, messageSize: Int, offerSTARTTLS: Bool = false,
+                              offerAuth: Bool = false) -> SMTPReply {
         var first = reply.lines.first ?? ""
         if let space = first.firstIndex(of: " ") {
             first = hostname + first[space...]
@@ -25,6 +31,7 @@ public enum EHLOCapabilities {
         }
         var lines = [first, "PIPELINING", "SIZE \(messageSize)"]
         if offerSTARTTLS { lines.append("STARTTLS") }
+        if offerAuth, let auth = authMechanisms(in: reply) { lines.append(auth) }
         for line in reply.lines.dropFirst() {
             let keyword = line.split(separator: " ").first.map { $0.uppercased() } ?? ""
             if relayed.contains(keyword) { lines.append(line) }

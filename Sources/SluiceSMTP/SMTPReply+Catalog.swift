@@ -49,6 +49,10 @@ extension SMTPReply {
     public static func syntaxError(_ detail: String) -> SMTPReply {
         SMTPReply(code: 501, enhanced: "5.5.4", "Syntax error: \(detail)")
     }
+    public static let alreadyAuthenticated = SMTPReply(code: 503, enhanced: "5.5.1", "Error: already authenticated")
+    public static let authInTransaction = SMTPReply(code: 503, enhanced: "5.5.1", "Error: AUTH not permitted during a mail transaction")
+    public static let encryptionRequiredForAuth =
+        SMTPReply(code: 538, enhanced: "5.7.11", "Encryption required for requested authentication mechanism")
     public static let readyToStartTLS = SMTPReply(code: 220, enhanced: "2.0.0", "Ready to start TLS")
     public static let tlsAlreadyActive = SMTPReply(code: 503, enhanced: "5.5.1", "Error: TLS already active")
     public static let tlsRequired = SMTPReply(code: 530, enhanced: "5.7.0", "Must issue a STARTTLS command first")

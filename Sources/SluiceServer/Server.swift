@@ -130,6 +130,7 @@ public final class SluiceServer: Sendable {
         var session = SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits, ruleSet: configuration.ruleSet,
                                            greylist: configuration.greylist)
         session.tlsAvailable = configuration.tls != nil
+        session.allowPlaintextAuth = configuration.allowPlaintextAuth
         return session
     }
 

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var implicitTLS: Set<Endpoint> = []
     public var tlsRequiredOn: Set<Endpoint> = []
     public var tlsRequiredEverywhere = false
+    /// Offer and relay AUTH to clients without TLS (`auth-plaintext allow`).
+    public var allowPlaintextAuth = false
     /// TLS towards the upstream, and the client context it uses (SNI, verification).
     public var upstreamTLSMode: UpstreamTLSMode = .none
     public var upstreamTLS: TLSContext?

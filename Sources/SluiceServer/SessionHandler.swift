@@ -242,6 +242,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 case .fault(let fault):
                     perform(session.receivedFault(fault))
                 }
+            case .authResponse:
+                guard let event = framer.next(from: &input) else { break loop }
+                switch event {
+                case .line(let line): perform(session.receivedAuthResponse(String(buffer: line)))
+                case .fault: perform(session.receivedAuthResponse("*")) // cancel the exchange (RFC 4954)
+                }
             case .data:
                 guard input.readableBytes > 0, var decoder, let spool else { break loop }
                 var chunk = context.channel.allocator.buffer(capacity: input.readableBytes)
@@ -281,6 +287,13 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             case .forward(let command, let wait):
                 sendUpstream(command)
                 armUpstreamTimer(after: wait == .command ? timeouts.command : timeouts.endOfData)
+            case .forwardAuthResponse(let line):
+                if let upstream {
+                    var buffer = upstream.allocator.buffer(capacity: line.utf8.count + 2)
+                    buffer.writeString(line + "\r\n")
+                    upstream.writeAndFlush(buffer, promise: nil)
+                }
+                armUpstreamTimer(after: timeouts.command)
             case .receiveData:
                 decoder = DataDecoder(maxLineLength: limits.dataLineLength, maxSize: session.messageSizeLimit,
                                       policy: configuration.bareLineEndings)

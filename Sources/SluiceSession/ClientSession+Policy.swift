@@ -16,6 +16,7 @@ extension ClientSession {
         var facts = Facts(clientText: clientAddress)
         facts.clientName = clientName
         facts.tls = tlsActive
+        facts.authUser = authUser
         facts.helo = phase.greeting?.name
         facts.tags = sessionTags
         if case .transaction(_, let transaction) = phase {

@@ -28,6 +28,8 @@ public struct ClientSession: Sendable {
         case rset
         case quit
         case other
+        /// An AUTH exchange: the mechanism and the client's responses so far (to learn the user name).
+        case auth(mechanism: String, responses: [String])
         /// An RSET Sluice sent on its own to close the upstream's transaction; its reply is not relayed.
         case internalReset
     }
@@ -51,6 +53,8 @@ public struct ClientSession: Sendable {
         /// The upstream failed mid-session: only QUIT is answered (221), anything else gets 421.
         case upstreamGone
         case closed
+        /// The upstream sent 334: the client's next line is an AUTH response, not a command.
+        case authenticating(Phase, mechanism: String, responses: [String])
     }
 
     public let configuration: SessionConfiguration
@@ -67,6 +71,9 @@ public struct ClientSession: Sendable {
     var sessionTags: Set<String> = []
     /// A discard at connect or helo: every message of the session is discarded.
     var sessionDiscard = false
+    /// The upstream's AUTH mechanisms (from its EHLO reply), and who authenticated.
+    var upstreamAuth: String?
+    public private(set) var authUser: String?
     /// Header edits decided by content rules, applied when the message goes upstream.
     var pendingEdits: [HeaderEdit] = []
     /// The SIZE the upstream advertised (0 or nil: no limit of its own).
@@ -86,11 +93,12 @@ public struct ClientSession: Sendable {
     }
 
     /// What client input the session can take now.
-    public enum InputMode: Hashable, Sendable { case none, command, data }
+    public enum InputMode: Hashable, Sendable { case none, command, data, authResponse }
 
     public var inputMode: InputMode {
         switch state {
         case .ready, .upstreamGone: return .command
+        case .authenticating: return .authResponse
         case .receivingData: return .data
         default: return .none
         }
@@ -141,7 +149,7 @@ public struct ClientSession: Sendable {
             actions += closeIfDraining()
             return actions
 
-        case .ready, .receivingData, .inspecting, .awaitingGreylist, .upstreamGone, .closed:
+        case .ready, .receivingData, .inspecting, .awaitingGreylist, .authenticating, .upstreamGone, .closed:
             // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
             return []
         }
@@ -154,7 +162,7 @@ public struct ClientSession: Sendable {
         case .awaitingGreeting:
             state = .closed
             return [.reply(.upstreamUnavailable(hostname)), .close]
-        case .ready:
+        case .ready, .authenticating:
             state = .closed
             return [.reply(.upstreamLost(hostname)), .close]
         case .receivingData, .inspecting:
@@ -173,7 +181,7 @@ public struct ClientSession: Sendable {
             case .internalReset:
                 state = .closed
                 return [.reply(.upstreamLost(hostname)), .close]
-            case .helo, .rset, .other:
+            case .helo, .rset, .other, .auth:
                 if case .transaction = phase {
                     state = .upstreamGone
                     return [.reply(transactionReply)] + closeIfDraining()
@@ -304,11 +312,30 @@ public struct ClientSession: Sendable {
             tlsActive = true
             state = .ready(.fresh)
             return [.reply(.readyToStartTLS), .startTLS]
-        case .expn, .auth, .bdat:
+        case .auth(let arguments):
+            guard upstreamAuth != nil else { return error(.commandNotImplemented) }
+            guard tlsActive || configuration.allowPlaintextAuth else { return error(.encryptionRequiredForAuth) }
+            switch phase {
+            case .fresh: return error(.needHelo)
+            case .transaction: return error(.authInTransaction)
+            case .greeted:
+                guard authUser == nil else { return error(.alreadyAuthenticated) }
+                let words = arguments.split(separator: " ")
+                let mechanism = words.first.map { $0.uppercased() } ?? ""
+                return forward(command, phase, .auth(mechanism: mechanism, responses: words.count > 1 ? [String(words[1])] : []))
+            }
+        case .expn, .bdat:
             return error(.commandNotImplemented)
         case .unknown:
             return error(.unknownCommand)
         }
+    }
+
+    /// One line of an AUTH exchange (base64, or `*` to cancel): relayed verbatim, never parsed or logged.
+    public mutating func receivedAuthResponse(_ line: String) -> [SessionAction] {
+        guard case .authenticating(let phase, let mechanism, let responses) = state else { return [] }
+        state = .awaitingReply(phase, .auth(mechanism: mechanism, responses: responses + [line]))
+        return [.forwardAuthResponse(line)]
     }
 
     /// A command line that could not be parsed (`501`).
@@ -414,8 +441,10 @@ public struct ClientSession: Sendable {
                 next = .greeted(greeting)
                 if greeting.extended {
                     upstreamSize = EHLOCapabilities.upstreamSize(in: reply)
+                    upstreamAuth = EHLOCapabilities.authMechanisms(in: reply)
                     relayed = EHLOCapabilities.filter(reply, hostname: hostname, messageSize: messageSizeLimit,
-                                                      offerSTARTTLS: configuration.tlsAvailable && !tlsActive)
+                                                      offerSTARTTLS: configuration.tlsAvailable && !tlsActive,
+                                                      offerAuth: tlsActive || configuration.allowPlaintextAuth)
                 }
             }
         case .mail(let path, let parameters, let tags, let discard):
@@ -437,6 +466,14 @@ public struct ClientSession: Sendable {
             return [.reply(reply), .close]
         case .other:
             break
+        case .auth(let mechanism, let responses):
+            if reply.code == 334 {
+                state = .authenticating(phase, mechanism: mechanism, responses: responses)
+                return [.reply(reply)]
+            }
+            if reply.code == 235 {
+                authUser = AuthUser.name(mechanism: mechanism, responses: responses) ?? ""
+            }
         case .internalReset:
             state = .ready(phase)
             return closeIfDraining()

@@ -9,6 +9,8 @@ public struct SessionConfiguration: Sendable {
     public var greylist: GreylistSettings
     /// STARTTLS is offered (a certificate is configured).
     public var tlsAvailable = false
+    /// Offer and relay AUTH without TLS on the client side (`auth plaintext allow`); off by default.
+    public var allowPlaintextAuth = false
 
     public init(hostname: String, limits: Limits = Limits(), ruleSet: RuleSet = .empty, greylist: GreylistSettings = GreylistSettings()) {
         self.hostname = hostname
@@ -114,6 +116,8 @@ public enum SessionAction: Hashable, Sendable {
     case reply(SMTPReply)
     /// Send this command upstream and wait for its reply.
     case forward(SMTPCommand, UpstreamWait)
+    /// Send one AUTH response line upstream verbatim (never logged) and wait for its reply.
+    case forwardAuthResponse(String)
     /// Client input is now message content until CRLF.CRLF (a 354 was just queued).
     case receiveData
     /// Connect to the upstream (the connect stage let the client in).

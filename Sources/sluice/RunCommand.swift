@@ -120,6 +120,7 @@ struct RunCommand: ParsableCommand {
         configuration.bodyInspection = file.bodyInspection
         configuration.greylist = file.greylist
         configuration.implicitTLS = file.implicitTLS
+        configuration.allowPlaintextAuth = file.allowPlaintextAuth
         configuration.tlsRequiredOn = file.tlsRequiredOn
         configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
         if let mode = UpstreamTLSMode(rawValue: file.upstreamTLS.mode), mode != .none {

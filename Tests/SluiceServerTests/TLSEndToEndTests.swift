@@ -200,3 +200,63 @@ import Testing
         }
     }
 }
+
+/// AUTH relayed to an upstream that checks it, and used by rules.
+@Suite struct AuthRelayTests {
+    static let rules = """
+        list local domain { example.com }
+        stage rcpt
+          accept auth
+          reject rcpt.domain not in local "554 5.7.1 Relay access denied"
+        """
+
+    func withAuthRelay(_ body: (ScriptedUpstream, TestServer) async throws -> Void) async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let tls = try TLSContext(certificateChain: certificates.certificate, privateKey: certificates.key)
+        var script = UpstreamScript()
+        script.authUsers = ["alice": "s3cret"]
+        try await withRelay(script, configure: { configuration in
+            configuration.tls = tls
+            try? configuration.apply(rules: Self.rules)
+        }, body)
+    }
+
+    @Test(arguments: ["PLAIN", "LOGIN"])
+    func authIsRelayedAndAuthenticatedUsersMayRelay(_ mechanism: String) async throws {
+        try await withAuthRelay { upstream, sluice in
+            let result = try await ExternalTool.run("swaks", [
+                "--server", "127.0.0.1:\(sluice.port)", "--tls", "--auth", mechanism, "--auth-user", "alice", "--auth-password", "s3cret",
+                "--from", "alice@example.com", "--to", "friend@elsewhere.org"])
+            #expect(result.status == 0, "\(result.stdout)")
+            #expect(result.stdout.contains("235 2.7.0 Authentication successful"))
+            #expect(upstream.authenticated == ["alice"])
+            #expect(upstream.messages.map(\.recipients) == [["friend@elsewhere.org"]])
+            #expect(!sluice.log.messages.contains { $0.contains("s3cret") || $0.contains("YWxpY2") }, "AUTH data is never logged")
+        }
+    }
+
+    @Test func wrongPasswordIsRefusedAndTheClientMayNotRelay() async throws {
+        try await withAuthRelay { upstream, sluice in
+            let result = try await ExternalTool.run("swaks", [
+                "--server", "127.0.0.1:\(sluice.port)", "--tls", "--auth", "PLAIN", "--auth-user", "alice", "--auth-password", "wrong",
+                "--from", "alice@example.com", "--to", "friend@elsewhere.org"])
+            #expect(result.stdout.contains("535 5.7.8"), "\(result.stdout)")
+            #expect(upstream.messages.isEmpty)
+            let anonymous = try await ExternalTool.run("swaks", ["--server", "127.0.0.1:\(sluice.port)", "--tls",
+                                                                 "--from", "x@example.com", "--to", "friend@elsewhere.org"])
+            #expect(anonymous.stdout.contains("554 5.7.1 Relay access denied"), "\(anonymous.stdout)")
+        }
+    }
+
+    @Test func authIsNotOfferedWithoutTLS() async throws {
+        try await withAuthRelay { _, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            try await client.send("EHLO c\r\nAUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n")
+            let replies = await client.waitForReplies(3)
+            #expect(!client.replyLines.contains { $0.contains("AUTH") && $0.hasPrefix("250") })
+            #expect(replies.last?.hasPrefix("538 5.7.11") == true, "\(replies)")
+            await client.close()
+        }
+    }
+}
