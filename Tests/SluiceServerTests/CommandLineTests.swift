@@ -126,6 +126,45 @@ import Testing
         #expect(garbage.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test func sighupReloadsCertificatesAndABadOneKeepsTheOld() async throws {
+        let first = try await TestCertificates.make(commonName: "first.test")
+        let second = try await TestCertificates.make(commonName: "second.test")
+        defer { first.remove(); second.remove() }
+        let upstream = try await ScriptedUpstream.start()
+        let directory = try TemporaryDirectory.make(prefix: "sluice-certreload")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/sluice.conf"
+        func write(_ certificates: TestCertificates) throws {
+            try "listen 127.0.0.1:0\nupstream 127.0.0.1:\(upstream.port)\nacknowledge open-relay\ntls certificate \"\(certificates.certificate)\" key \"\(certificates.key)\"\n"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        try write(first)
+        let sluice = try SluiceProcess.start(["run", "--config", path, "--shutdown-grace", "0"])
+        let port = try #require(await sluice.listeningPort(), "\(sluice.stderr)")
+        func subject() async throws -> String {
+            let result = try await ExternalTool.run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.0.1:\(port)", "-brief"],
+                                                    stdin: "QUIT\r\n")
+            return result.stderr.split(separator: "\n").first { $0.contains("Peer certificate") }.map(String.init) ?? result.stderr
+        }
+        func waitForLog(_ text: String) async -> Bool {
+            let deadline = Date().addingTimeInterval(10)
+            while !sluice.stderr.contains(text), Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
+            return sluice.stderr.contains(text)
+        }
+        #expect(try await subject().contains("CN = first.test"))
+        try write(second)
+        sluice.signal(SIGHUP)
+        #expect(await waitForLog("reloaded"))
+        #expect(try await subject().contains("CN = second.test"))
+        try "garbage\n".write(toFile: second.certificate, atomically: true, encoding: .utf8)
+        sluice.signal(SIGHUP)
+        #expect(await waitForLog("reload refused"))
+        #expect(try await subject().contains("CN = second.test"), "the running certificate stays")
+        sluice.signal(SIGTERM)
+        #expect(await sluice.waitForExit() == 0)
+        await upstream.stop()
+    }
+
     @Test func greylistAdministration() async throws {
         let directory = try TemporaryDirectory.make(prefix: "sluice-greyadmin")
         defer { try? FileManager.default.removeItem(atPath: directory) }
