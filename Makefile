@@ -66,6 +66,7 @@ bench:
 	  RULEBENCH_BIN=$$($(SWIFT) build -c release --show-bin-path)/RuleBench bash Benchmarks/rules.sh
 	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \
 	  GREYBENCH_BIN=$$($(SWIFT) build -c release --show-bin-path)/GreyBench bash Benchmarks/greylist.sh
+	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice bash Benchmarks/tls.sh
 
 clean:
 	rm -rf .build
