@@ -22,40 +22,40 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let environment: SessionEnvironment
+    let environment: SessionEnvironment
     /// The settings in force when this session began (a reload applies to new sessions).
-    private let configuration: ServerConfiguration
-    private let sessionConfiguration: SessionConfiguration
-    private let listener: ListenerOptions
+    let configuration: ServerConfiguration
+    let sessionConfiguration: SessionConfiguration
+    let listener: ListenerOptions
     /// `TLSv1.3 with cipher …` once the client's TLS handshake completed.
-    private var tlsInfo: String?
+    var tlsInfo: String?
     /// Sluice's own STARTTLS with the upstream, before the greeting reaches the session.
-    private var negotiation: UpstreamTLSNegotiation
-    private var session: ClientSession
-    private let sessionID = SessionIdentifier.make()
-    private var logger: Logger
-    private var context: ChannelHandlerContext!
-    private var clientAddress = "unknown"
+    var negotiation: UpstreamTLSNegotiation
+    var session: ClientSession
+    let sessionID = SessionIdentifier.make()
+    var logger: Logger
+    var context: ChannelHandlerContext!
+    var clientAddress = "unknown"
 
-    private var input = ByteBuffer()
-    private var output = ByteBuffer()
-    private var framer: CommandLineFramer
-    private var decoder: DataDecoder?
-    private var spool: MessageSpool?
+    var input = ByteBuffer()
+    var output = ByteBuffer()
+    var framer: CommandLineFramer
+    var decoder: DataDecoder?
+    var spool: MessageSpool?
     /// The header block as parsed for content rules (its edits replace it on the way upstream).
-    private var inspectedHeader: MessageHeader?
+    var inspectedHeader: MessageHeader?
 
-    private var upstream: Channel?
-    private var upstreamUsable = true
-    private var quitSentUpstream = false
-    private var upstreamTimer: Scheduled<Void>?
-    private var idleTimer: Scheduled<Void>?
-    private var lastClientActivity = NIODeadline.now()
+    var upstream: Channel?
+    var upstreamUsable = true
+    var quitSentUpstream = false
+    var upstreamTimer: Scheduled<Void>?
+    var idleTimer: Scheduled<Void>?
+    var lastClientActivity = NIODeadline.now()
 
-    private var pendingRead = false
-    private var processing = false
-    private var closed = false
-    private var messages = 0
+    var pendingRead = false
+    var processing = false
+    var closed = false
+    var messages = 0
 
     init(environment: SessionEnvironment, listener: ListenerOptions = ListenerOptions()) {
         self.environment = environment
@@ -69,8 +69,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     var tlsContext: TLSContext? { configuration.tls }
-    private var limits: Limits { configuration.limits }
-    private var timeouts: UpstreamTimeouts { configuration.upstreamTimeouts }
+    var limits: Limits { configuration.limits }
+    var timeouts: UpstreamTimeouts { configuration.upstreamTimeouts }
 
     // MARK: Channel events
 
@@ -147,37 +147,6 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         process()
     }
 
-    func upstreamTLSEstablished(_ handshake: TLSHandshakeCompleted) {
-        logger.info("\(sessionID): upstream TLS established: \(handshake.version) with cipher \(handshake.cipher)")
-        if negotiation.isActive { negotiate(negotiation.handshakeCompleted()) }
-    }
-
-    private func negotiate(_ action: UpstreamTLSNegotiation.Action) {
-        switch action {
-        case .send(let line):
-            guard let upstream else { return }
-            var buffer = upstream.allocator.buffer(capacity: line.utf8.count + 2)
-            buffer.writeString(line + "\r\n")
-            upstream.writeAndFlush(buffer, promise: nil)
-            armUpstreamTimer(after: timeouts.command)
-        case .startHandshake:
-            guard let upstream, let tls = configuration.upstreamTLS else { return upstreamFailed(.protocolError("no upstream TLS context")) }
-            do {
-                try upstream.pipeline.syncOperations.addHandler(TLSHandler(context: tls), position: .first)
-                armUpstreamTimer(after: timeouts.connect)
-            } catch {
-                upstreamFailed(.protocolError("upstream TLS: \(error)"))
-            }
-        case .done(let greeting):
-            perform(session.upstreamReplied(greeting))
-            process()
-        case .fail(let reason):
-            logger.warning("\(sessionID): upstream \(configuration.upstream): \(reason)")
-            upstream?.close(promise: nil)
-            upstreamFailed(.protocolError(reason))
-        }
-    }
-
     func upstreamFailed(_ failure: UpstreamFailure) {
         guard upstreamUsable else { return }
         upstreamUsable = false
@@ -189,7 +158,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         process()
     }
 
-    private func connectUpstream(context: ChannelHandlerContext) {
+    func connectUpstream(context: ChannelHandlerContext) {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let target = environment.upstreamAddress
         let implicitTLS = configuration.upstreamTLSMode == .tls ? configuration.upstreamTLS : nil
@@ -220,7 +189,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     // MARK: Processing client input
 
     /// Feeds buffered input to the session for as long as it can take it.
-    private func process() {
+    func process() {
         guard !processing else { return }
         processing = true
         defer { processing = false }
@@ -266,11 +235,11 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         resumeReadingIfPossible()
     }
 
-    private var isCongested: Bool {
+    var isCongested: Bool {
         input.readableBytes >= limits.inputBuffer || (spool?.isCongested ?? false)
     }
 
-    private func resumeReadingIfPossible() {
+    func resumeReadingIfPossible() {
         guard pendingRead, !isCongested, !closed else { return }
         pendingRead = false
         context.read()
@@ -278,7 +247,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     // MARK: Carrying out actions
 
-    private func perform(_ actions: [SessionAction]) {
+    func perform(_ actions: [SessionAction]) {
         for action in actions {
             switch action {
             case .reply(let reply):
@@ -331,13 +300,13 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
     }
 
-    private func flush() {
+    func flush() {
         guard output.readableBytes > 0, context != nil else { return }
         context.writeAndFlush(wrapOutboundOut(output), promise: nil)
         output = context.channel.allocator.buffer(capacity: 0)
     }
 
-    private func sendUpstream(_ command: SMTPCommand) {
+    func sendUpstream(_ command: SMTPCommand) {
         guard let upstream else { return }
         if command == .quit { quitSentUpstream = true }
         let line = command.wireLine
@@ -347,117 +316,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         upstream.writeAndFlush(buffer, promise: nil)
     }
 
-    /// STARTTLS: the 220 goes out in plaintext, every byte the client pipelined after STARTTLS is
-    /// discarded (CVE-2011-0411), and the TLS handler takes over the connection.
-    private func startTLS() {
-        flush()
-        input.clear()
-        guard let tls = configuration.tls else { return close() }
-        do {
-            try context.pipeline.syncOperations.addHandler(TLSHandler(context: tls), position: .first)
-        } catch {
-            logger.warning("\(sessionID): could not start TLS: \(error)")
-            close()
-        }
-    }
-
-    /// Asks the greylist store (off the event loop) about every key; a store that fails or answers
-    /// later than `greylist timeout` leaves the decision to `greylist on-error`.
-    private func checkGreylist(_ keys: [GreylistKey]) {
-        let settings = sessionConfiguration.greylist
-        guard let store = environment.greylistStore else {
-            logger.warning("\(sessionID): greylist rule fired but no greylist store is open: on-error \(settings.onError.rawValue)")
-            return perform(session.greylistDecided(.storeFailed))
-        }
-        let now = environment.clock()
-        var answered = false
-        let finish: (GreylistResult) -> Void = { result in
-            guard !answered, !self.closed else { return }
-            answered = true
-            if result == .storeFailed {
-                Counter(label: "sluice_greylist_store_errors_total").increment()
-            } else {
-                Counter(label: "sluice_greylist_decisions_total", dimensions: [("result", result == .pass ? "pass" : "defer")]).increment()
-            }
-            self.perform(self.session.greylistDecided(result))
-            self.process()
-        }
-        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(settings.storeTimeout * 1e9))) {
-            self.logger.warning("\(self.sessionID): greylist store did not answer within \(settings.storeTimeout)s: on-error \(settings.onError.rawValue)")
-            finish(.storeFailed)
-        }
-        // Each key in turn, through the store's callback; the answer hops back onto this event loop.
-        let eventLoop = context.eventLoop
-        let bound = NIOLoopBound(finish, eventLoop: eventLoop)
-        let logger = self.logger, sessionID = self.sessionID
-        @Sendable func ask(_ index: Int, _ longest: Int64?) {
-            guard index < keys.count else {
-                let result: GreylistResult = longest.map { .deferred(retryAfter: $0) } ?? .pass
-                eventLoop.execute { timeout.cancel(); bound.value(result) }
-                return
-            }
-            store.decide(keys[index], now: now, settings: settings) { outcome in
-                switch outcome {
-                case .success(.pass): ask(index + 1, longest)
-                case .success(.deferred(let seconds)): ask(index + 1, max(longest ?? 0, seconds))
-                case .failure(let error):
-                    eventLoop.execute {
-                        timeout.cancel()
-                        logger.warning("\(sessionID): greylist store failed: \(error): on-error \(settings.onError.rawValue)")
-                        bound.value(.storeFailed)
-                    }
-                }
-            }
-        }
-        ask(0, nil)
-    }
-
-    /// Reverse DNS on the thread pool (getnameinfo blocks); the answer counts only within 2 s.
-    private func resolveClientName() {
-        guard let address = context.remoteAddress else { return perform(session.clientNameResolved(nil)) }
-        let deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
-            self.perform(self.session.clientNameResolved(nil))
-            self.flush()
-        }
-        environment.pool.runIfActive(eventLoop: context.eventLoop) { ReverseDNS.name(of: address) }
-            .assumeIsolated().whenComplete { result in
-                deadline.cancel()
-                self.perform(self.session.clientNameResolved((try? result.get()) ?? nil))
-                self.flush()
-                self.process()
-            }
-    }
-
-    /// Runs the header, body and eom rules on the thread pool: a large body scan never blocks the loop.
-    private func inspectContent(_ facts: Facts) {
-        guard let spool else { return }
-        let bytes = spool.inspectionBytes
-        let ruleSet = configuration.ruleSet
-        let bodyLimit = configuration.bodyInspection
-        environment.pool.runIfActive(eventLoop: context.eventLoop) { () -> (RuleSet.ContentOutcome, MessageHeader) in
-            var facts = facts
-            let wire = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
-            let header = MessageHeader(wire: wire)
-            facts.headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
-            facts.body = MessageHeader.unstuffedBody(wire[header.length..<min(wire.count, header.length + bodyLimit)])
-            return (ruleSet.evaluateContent(facts), header)
-        }.assumeIsolated().whenComplete { result in
-            guard !self.closed else { return }
-            switch result {
-            case .success(let (outcome, header)):
-                self.inspectedHeader = header
-                self.perform(self.session.contentInspected(outcome))
-            case .failure(let error):
-                self.logger.warning("\(self.sessionID): content inspection failed: \(error)")
-                var failed = RuleSet.ContentOutcome()
-                failed.verdict = .tempfail(RuleSet.inspectionFailed)
-                self.perform(self.session.contentInspected(failed))
-            }
-            self.process()
-        }
-    }
-
-    private func sendMessage(greeting: Greeting, transaction: Transaction, edits: [HeaderEdit]) {
+    func sendMessage(greeting: Greeting, transaction: Transaction, edits: [HeaderEdit]) {
         guard let upstream, let spool else {
             upstreamFailed(.closed)
             return
@@ -481,7 +340,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
     }
 
-    private func close() {
+    func close() {
         guard !closed else { return }
         closed = true
         idleTimer?.cancel()
@@ -498,7 +357,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         closeClient(upstream: nil)
     }
 
-    private func closeClient(upstream closing: Channel?) {
+    func closeClient(upstream closing: Channel?) {
         closing?.close(promise: nil)
         upstream = nil
         guard let context else { return }
@@ -511,7 +370,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     // MARK: Timers
 
-    private func armUpstreamTimer(after seconds: Double) {
+    func armUpstreamTimer(after seconds: Double) {
         upstreamTimer?.cancel()
         upstreamTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
             guard let upstream = self.upstream else { return self.upstreamFailed(.timedOut) }
@@ -521,7 +380,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     /// One timer per session: on firing it checks when the client last sent anything.
-    private func armIdleTimer(after seconds: Double) {
+    func armIdleTimer(after seconds: Double) {
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
             guard !self.closed else { return }
             let idle = Double((NIODeadline.now() - self.lastClientActivity).nanoseconds) / 1e9
@@ -536,24 +395,5 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
     }
 
-    // MARK: Logging
 
-    private func logPolicy(_ note: PolicyNote) {
-        let rule = note.rule.map { " rule=\($0)" } ?? ""
-        let line = "\(sessionID): stage=\(note.stage.rawValue)\(rule) \(note.kind == .log ? "log: " : "")\(note.text)"
-        if note.kind == .limitExceeded { logger.warning("\(line)") } else { logger.info("\(line)") }
-        // Bounded labels: stage, verdict, rule (file:line), mode — never an address or a subject.
-        guard note.kind != .log else { return }
-        Counter(label: "sluice_rule_matches_total", dimensions: [
-            ("stage", note.stage.rawValue), ("verdict", note.verdict), ("rule", note.rule?.description ?? "builtin"),
-            ("mode", note.kind == .observed ? "observe" : "enforce"),
-        ]).increment()
-    }
-
-    private func logOutcome(_ outcome: TransactionOutcome) {
-        if outcome.status == .delivered { messages += 1 }
-        Counter(label: "sluice_transactions_total", dimensions: [("status", outcome.status.rawValue)]).increment()
-        let recipients = outcome.transaction.recipients.map(\.description).joined(separator: ",")
-        logger.info("\(sessionID): client=[\(clientAddress)] helo=\(outcome.greeting.name) from=\(outcome.transaction.sender) to=\(recipients) size=\(outcome.size) status=\(outcome.status.rawValue) reply=\"\(outcome.reply)\"")
-    }
 }

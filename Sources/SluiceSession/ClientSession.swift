@@ -59,9 +59,9 @@ public struct ClientSession: Sendable {
 
     public let configuration: SessionConfiguration
     var state: State = .awaitingGreeting
-    private var errors = 0
-    private var upstreamAlive = true
-    private var closeAfterReply = false
+    var errors = 0
+    var upstreamAlive = true
+    var closeAfterReply = false
     /// The client's address as text (for rules and the trace header).
     public let clientAddress: String
     /// The client's reverse DNS name, when rules asked for it and it was found.
@@ -77,7 +77,7 @@ public struct ClientSession: Sendable {
     /// Header edits decided by content rules, applied when the message goes upstream.
     var pendingEdits: [HeaderEdit] = []
     /// The SIZE the upstream advertised (0 or nil: no limit of its own).
-    private var upstreamSize: Int?
+    var upstreamSize: Int?
 
     /// The client side is encrypted (after STARTTLS, or from the start on an implicit-TLS listener).
     public private(set) var tlsActive: Bool
@@ -112,7 +112,7 @@ public struct ClientSession: Sendable {
         return configuration.limits.messageSize
     }
 
-    private var hostname: String { configuration.hostname }
+    var hostname: String { configuration.hostname }
 
     // MARK: Upstream events
 
@@ -151,50 +151,6 @@ public struct ClientSession: Sendable {
 
         case .ready, .receivingData, .inspecting, .awaitingGreylist, .authenticating, .upstreamGone, .closed:
             // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
-            return []
-        }
-    }
-
-    public mutating func upstreamFailed(_ failure: UpstreamFailure) -> [SessionAction] {
-        upstreamAlive = false
-        let transactionReply: SMTPReply = failure == .timedOut ? .upstreamTimedOut : .upstreamFailedInTransaction
-        switch state {
-        case .awaitingGreeting:
-            state = .closed
-            return [.reply(.upstreamUnavailable(hostname)), .close]
-        case .ready, .authenticating:
-            state = .closed
-            return [.reply(.upstreamLost(hostname)), .close]
-        case .receivingData, .inspecting:
-            return [] // answered at the final dot / when the inspection is done
-        case .awaitingGreylist:
-            state = .upstreamGone
-            return [.reply(transactionReply)] + closeIfDraining()
-        case .awaitingReply(let phase, let pending):
-            switch pending {
-            case .quit:
-                state = .closed
-                return [.reply(.serviceClosing(hostname)), .close]
-            case .mail, .rcpt:
-                state = .upstreamGone
-                return [.reply(transactionReply)] + closeIfDraining()
-            case .internalReset:
-                state = .closed
-                return [.reply(.upstreamLost(hostname)), .close]
-            case .helo, .rset, .other, .auth:
-                if case .transaction = phase {
-                    state = .upstreamGone
-                    return [.reply(transactionReply)] + closeIfDraining()
-                }
-                state = .closed
-                return [.reply(.upstreamLost(hostname)), .close]
-            }
-        case .awaitingDataReply(let greeting, let transaction, let size), .awaitingFinalReply(let greeting, let transaction, let size):
-            state = .upstreamGone
-            return [.reply(transactionReply), .discardMessage,
-                    .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: transactionReply))]
-                + closeIfDraining()
-        case .upstreamGone, .closed:
             return []
         }
     }
@@ -354,85 +310,14 @@ public struct ClientSession: Sendable {
         }
     }
 
-    /// The client's final dot arrived. `fault` is the decoder's verdict on the content.
-    public mutating func dataFinished(size: Int, fault: DataDecoder.Fault?) -> [SessionAction] {
-        guard case .receivingData(let greeting, let transaction) = state else { return [] }
-        if !upstreamAlive {
-            state = .upstreamGone
-            return [.reply(.upstreamFailedInTransaction), .discardMessage,
-                    .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: .upstreamFailedInTransaction))]
-        }
-        if let fault {
-            let reply: SMTPReply
-            switch fault {
-            case .bareLF: reply = .bareLineFeedInData
-            case .bareCR: reply = .bareCarriageReturnInData
-            case .lineTooLong: reply = .dataLineTooLong(configuration.limits.dataLineLength)
-            case .tooLarge: reply = .messageTooBig
-            }
-            // The upstream accepted MAIL and RCPT: close its transaction too.
-            state = .awaitingReply(.greeted(greeting), .internalReset)
-            var actions: [SessionAction] = [.discardMessage,
-                                            .outcome(TransactionOutcome(status: .refused, greeting: greeting, transaction: transaction, size: size, reply: reply))]
-            actions += countError(reply)
-            if state != .closed { actions.append(.forward(.rset, .command)) }
-            return actions
-        }
-        pendingEdits = []
-        state = .inspecting(greeting, transaction, size: size)
-        if configuration.ruleSet.hasContentRules {
-            var facts = baseFacts(.transaction(greeting, transaction))
-            facts.size = size
-            return [.inspectContent(facts)]
-        }
-        return contentInspected(RuleSet.ContentOutcome())
-    }
-
-    /// The spool could not hold the message (disk full, I/O error).
-    public mutating func spoolFailed() -> [SessionAction] {
-        guard case .receivingData(let greeting, let transaction) = state else { return [] }
-        state = .awaitingReply(.greeted(greeting), .internalReset)
-        return [.reply(.spoolFailure), .discardMessage,
-                .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: 0, reply: .spoolFailure)),
-                .forward(.rset, .command)]
-    }
-
-    /// The client was silent for longer than the idle timeout.
-    public mutating func clientTimedOut() -> [SessionAction] {
-        guard inputMode != .none else { return [] }
-        state = .closed
-        return [.reply(.idleTimeout(hostname)), .close]
-    }
-
-    /// The server is stopping and the grace period is over: finish what the upstream is doing, then 421.
-    public mutating func shutdownRequested() -> [SessionAction] {
-        switch state {
-        case .closed:
-            return []
-        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply, .inspecting:
-            closeAfterReply = true
-            return []
-        default:
-            state = .closed
-            return [.reply(.shuttingDown(hostname)), .close]
-        }
-    }
-
-    /// The client closed its connection.
-    public mutating func clientClosed() -> [SessionAction] {
-        guard state != .closed else { return [] }
-        state = .closed
-        return [.discardMessage, .close]
-    }
-
     // MARK: Helpers
 
-    private mutating func forward(_ command: SMTPCommand, _ phase: Phase, _ pending: Pending) -> [SessionAction] {
+    mutating func forward(_ command: SMTPCommand, _ phase: Phase, _ pending: Pending) -> [SessionAction] {
         state = .awaitingReply(phase, pending)
         return [.forward(command, .command)]
     }
 
-    private mutating func finishPending(_ pending: Pending, in phase: Phase, with reply: SMTPReply) -> [SessionAction] {
+    mutating func finishPending(_ pending: Pending, in phase: Phase, with reply: SMTPReply) -> [SessionAction] {
         var next = phase
         var relayed = reply
         switch pending {
@@ -485,7 +370,7 @@ public struct ClientSession: Sendable {
         return actions
     }
 
-    private mutating func error(_ reply: SMTPReply) -> [SessionAction] {
+    mutating func error(_ reply: SMTPReply) -> [SessionAction] {
         countError(reply)
     }
 
@@ -497,21 +382,9 @@ public struct ClientSession: Sendable {
         return [.reply(reply), .reply(.tooManyErrors(hostname)), .close]
     }
 
-    private mutating func closeIfDraining() -> [SessionAction] {
+    mutating func closeIfDraining() -> [SessionAction] {
         guard closeAfterReply, state != .closed else { return [] }
         state = .closed
         return [.reply(.shuttingDown(hostname)), .close]
-    }
-
-    /// The upstream's 220 with Sluice's hostname in place of the upstream's.
-    private func greeting(from reply: SMTPReply) -> SMTPReply {
-        var lines = reply.lines
-        let first = lines[0]
-        if let space = first.firstIndex(of: " ") {
-            lines[0] = hostname + first[space...]
-        } else {
-            lines[0] = hostname + " ESMTP"
-        }
-        return SMTPReply(code: 220, lines: lines)
     }
 }

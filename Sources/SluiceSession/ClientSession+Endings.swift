@@ -1,0 +1,133 @@
+import SluicePolicy
+import SluiceSMTP
+
+/// The session's answers to failures and endings: the upstream failing, the end of DATA, the spool
+/// failing, the client going silent, shutdown, the client closing.
+extension ClientSession {
+    public mutating func upstreamFailed(_ failure: UpstreamFailure) -> [SessionAction] {
+        upstreamAlive = false
+        let transactionReply: SMTPReply = failure == .timedOut ? .upstreamTimedOut : .upstreamFailedInTransaction
+        switch state {
+        case .awaitingGreeting:
+            state = .closed
+            return [.reply(.upstreamUnavailable(hostname)), .close]
+        case .ready, .authenticating:
+            state = .closed
+            return [.reply(.upstreamLost(hostname)), .close]
+        case .receivingData, .inspecting:
+            return [] // answered at the final dot / when the inspection is done
+        case .awaitingGreylist:
+            state = .upstreamGone
+            return [.reply(transactionReply)] + closeIfDraining()
+        case .awaitingReply(let phase, let pending):
+            switch pending {
+            case .quit:
+                state = .closed
+                return [.reply(.serviceClosing(hostname)), .close]
+            case .mail, .rcpt:
+                state = .upstreamGone
+                return [.reply(transactionReply)] + closeIfDraining()
+            case .internalReset:
+                state = .closed
+                return [.reply(.upstreamLost(hostname)), .close]
+            case .helo, .rset, .other, .auth:
+                if case .transaction = phase {
+                    state = .upstreamGone
+                    return [.reply(transactionReply)] + closeIfDraining()
+                }
+                state = .closed
+                return [.reply(.upstreamLost(hostname)), .close]
+            }
+        case .awaitingDataReply(let greeting, let transaction, let size), .awaitingFinalReply(let greeting, let transaction, let size):
+            state = .upstreamGone
+            return [.reply(transactionReply), .discardMessage,
+                    .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: transactionReply))]
+                + closeIfDraining()
+        case .upstreamGone, .closed:
+            return []
+        }
+    }
+
+    /// The client's final dot arrived. `fault` is the decoder's verdict on the content.
+    public mutating func dataFinished(size: Int, fault: DataDecoder.Fault?) -> [SessionAction] {
+        guard case .receivingData(let greeting, let transaction) = state else { return [] }
+        if !upstreamAlive {
+            state = .upstreamGone
+            return [.reply(.upstreamFailedInTransaction), .discardMessage,
+                    .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: .upstreamFailedInTransaction))]
+        }
+        if let fault {
+            let reply: SMTPReply
+            switch fault {
+            case .bareLF: reply = .bareLineFeedInData
+            case .bareCR: reply = .bareCarriageReturnInData
+            case .lineTooLong: reply = .dataLineTooLong(configuration.limits.dataLineLength)
+            case .tooLarge: reply = .messageTooBig
+            }
+            // The upstream accepted MAIL and RCPT: close its transaction too.
+            state = .awaitingReply(.greeted(greeting), .internalReset)
+            var actions: [SessionAction] = [.discardMessage,
+                                            .outcome(TransactionOutcome(status: .refused, greeting: greeting, transaction: transaction, size: size, reply: reply))]
+            actions += countError(reply)
+            if state != .closed { actions.append(.forward(.rset, .command)) }
+            return actions
+        }
+        pendingEdits = []
+        state = .inspecting(greeting, transaction, size: size)
+        if configuration.ruleSet.hasContentRules {
+            var facts = baseFacts(.transaction(greeting, transaction))
+            facts.size = size
+            return [.inspectContent(facts)]
+        }
+        return contentInspected(RuleSet.ContentOutcome())
+    }
+
+    /// The spool could not hold the message (disk full, I/O error).
+    public mutating func spoolFailed() -> [SessionAction] {
+        guard case .receivingData(let greeting, let transaction) = state else { return [] }
+        state = .awaitingReply(.greeted(greeting), .internalReset)
+        return [.reply(.spoolFailure), .discardMessage,
+                .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: 0, reply: .spoolFailure)),
+                .forward(.rset, .command)]
+    }
+
+    /// The client was silent for longer than the idle timeout.
+    public mutating func clientTimedOut() -> [SessionAction] {
+        guard inputMode != .none else { return [] }
+        state = .closed
+        return [.reply(.idleTimeout(hostname)), .close]
+    }
+
+    /// The server is stopping and the grace period is over: finish what the upstream is doing, then 421.
+    public mutating func shutdownRequested() -> [SessionAction] {
+        switch state {
+        case .closed:
+            return []
+        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply, .inspecting:
+            closeAfterReply = true
+            return []
+        default:
+            state = .closed
+            return [.reply(.shuttingDown(hostname)), .close]
+        }
+    }
+
+    /// The client closed its connection.
+    public mutating func clientClosed() -> [SessionAction] {
+        guard state != .closed else { return [] }
+        state = .closed
+        return [.discardMessage, .close]
+    }
+
+    /// The upstream's 220 with Sluice's hostname in place of the upstream's.
+    func greeting(from reply: SMTPReply) -> SMTPReply {
+        var lines = reply.lines
+        let first = lines[0]
+        if let space = first.firstIndex(of: " ") {
+            lines[0] = hostname + first[space...]
+        } else {
+            lines[0] = hostname + " ESMTP"
+        }
+        return SMTPReply(code: 220, lines: lines)
+    }
+}
