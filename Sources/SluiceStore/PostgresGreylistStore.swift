@@ -97,18 +97,12 @@ final class Connection: @unchecked Sendable {
     private let url: String
     private var conn: OpaquePointer?
     private var preparedNames: Set<String> = []
-    private let pending = NIOLockedValueBox<(items: [Pending], scheduled: Bool)>(([], false))
-
-    struct Pending {
-        let key: GreylistKey
-        let now: Int64
-        let settings: GreylistSettings
-        let completion: @Sendable (Result<GreylistDecision, Error>) -> Void
-    }
+    private var groupCommit: GroupCommit!
 
     init(url: String, index: Int) {
         self.url = url
         queue = DispatchQueue(label: "sluice.greylist.postgres.\(index)")
+        groupCommit = GroupCommit(queue: queue) { [unowned self] batch in self.commit(batch) }
     }
 
     func close() {
@@ -153,41 +147,26 @@ final class Connection: @unchecked Sendable {
 
     func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings,
                 completion: @escaping @Sendable (Result<GreylistDecision, Error>) -> Void) {
-        let schedule = pending.withLockedValue { state -> Bool in
-            state.items.append(Pending(key: key, now: now, settings: settings, completion: completion))
-            if state.scheduled { return false }
-            state.scheduled = true
-            return true
-        }
-        if schedule { queue.async { self.drain() } }
+        groupCommit.enqueue(.init(key: key, now: now, settings: settings, completion: completion))
     }
 
-    private func drain() {
-        while true {
-            let batch = pending.withLockedValue { state -> [Pending] in
-                let items = state.items
-                state.items = []
-                if items.isEmpty { state.scheduled = false }
-                return items
-            }
-            if batch.isEmpty { return }
-            var results: [Result<GreylistDecision, Error>]
-            do {
-                try ensureOpen()
-                _ = try execute("BEGIN", [])
+    /// One transaction for the whole batch; if any decision fails, each is retried on its own so one
+    /// bad key cannot sink the others.
+    private func commit(_ batch: [GroupCommit.Pending]) -> [Result<GreylistDecision, Error>] {
+        do {
+            try ensureOpen()
+            _ = try execute("BEGIN", [])
+            var results = batch.map { item in Result { try decideInTransaction(item.key, now: item.now, settings: item.settings) } }
+            if results.contains(where: { if case .failure = $0 { return true } else { return false } }) {
+                _ = try? execute("ROLLBACK", [])
                 results = batch.map { item in Result { try decideInTransaction(item.key, now: item.now, settings: item.settings) } }
-                if results.contains(where: { if case .failure = $0 { return true } else { return false } }) {
-                    _ = try? execute("ROLLBACK", [])
-                    // Retry one by one outside the failed transaction, so one bad key cannot sink the batch.
-                    results = batch.map { item in Result { try decideInTransaction(item.key, now: item.now, settings: item.settings) } }
-                } else {
-                    _ = try execute("COMMIT", [])
-                }
-            } catch {
-                if let conn, PQtransactionStatus(conn) != PQTRANS_IDLE { _ = try? execute("ROLLBACK", []) }
-                results = batch.map { _ in .failure(error) }
+            } else {
+                _ = try execute("COMMIT", [])
             }
-            for (item, result) in zip(batch, results) { item.completion(result) }
+            return results
+        } catch {
+            if let conn, PQtransactionStatus(conn) != PQTRANS_IDLE { _ = try? execute("ROLLBACK", []) }
+            return batch.map { _ in .failure(error) }
         }
     }
 

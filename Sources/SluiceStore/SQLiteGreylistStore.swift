@@ -10,14 +10,7 @@ public final class SQLiteGreylistStore: GreylistStore, @unchecked Sendable {
     private let queue = DispatchQueue(label: "sluice.greylist.sqlite")
     private var db: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
-    private let pending = NIOLockedValueBox<(items: [Pending], scheduled: Bool)>(([], false))
-
-    private struct Pending {
-        let key: GreylistKey
-        let now: Int64
-        let settings: GreylistSettings
-        let completion: @Sendable (Result<GreylistDecision, Error>) -> Void
-    }
+    private var groupCommit: GroupCommit!
 
     public let path: String
 
@@ -35,6 +28,7 @@ public final class SQLiteGreylistStore: GreylistStore, @unchecked Sendable {
             try exec("PRAGMA synchronous=NORMAL")
             try exec("PRAGMA busy_timeout=2000")
             for statement in GreylistSQL.schema { try exec(statement) }
+            groupCommit = GroupCommit(queue: queue) { [unowned self] batch in self.commit(batch) }
         } catch {
             sqlite3_close(handle)
             throw error
@@ -50,36 +44,19 @@ public final class SQLiteGreylistStore: GreylistStore, @unchecked Sendable {
 
     public func decide(_ key: GreylistKey, now: Int64, settings: GreylistSettings,
                        completion: @escaping @Sendable (Result<GreylistDecision, Error>) -> Void) {
-        let schedule = pending.withLockedValue { state -> Bool in
-            state.items.append(Pending(key: key, now: now, settings: settings, completion: completion))
-            if state.scheduled { return false }
-            state.scheduled = true
-            return true
-        }
-        if schedule { queue.async { self.drain() } }
+        groupCommit.enqueue(.init(key: key, now: now, settings: settings, completion: completion))
     }
 
-    private func drain() {
-        while true {
-            let batch = pending.withLockedValue { state -> [Pending] in
-                let items = state.items
-                state.items = []
-                if items.isEmpty { state.scheduled = false }
-                return items
-            }
-            if batch.isEmpty { return }
-            var results: [Result<GreylistDecision, Error>] = []
-            do {
-                try exec("BEGIN IMMEDIATE")
-                for item in batch {
-                    results.append(Result { try decideInTransaction(item.key, now: item.now, settings: item.settings) })
-                }
-                try exec("COMMIT")
-            } catch {
-                _ = try? exec("ROLLBACK")
-                results = batch.map { _ in .failure(error) }
-            }
-            for (item, result) in zip(batch, results) { item.completion(result) }
+    /// One transaction for the whole batch.
+    private func commit(_ batch: [GroupCommit.Pending]) -> [Result<GreylistDecision, Error>] {
+        do {
+            try exec("BEGIN IMMEDIATE")
+            let results = batch.map { item in Result { try decideInTransaction(item.key, now: item.now, settings: item.settings) } }
+            try exec("COMMIT")
+            return results
+        } catch {
+            _ = try? exec("ROLLBACK")
+            return batch.map { _ in .failure(error) }
         }
     }
 
