@@ -164,6 +164,27 @@ import Testing
         }
     }
 
+    @Test func swaksImplicitTLSClientThroughSTARTTLSUpstream() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let serverTLS = try TLSContext(certificateChain: certificates.certificate, privateKey: certificates.key)
+        var script = UpstreamScript()
+        script.tls = serverTLS
+        let client = try TLSContext(clientVerifying: true, caFile: certificates.certificate, serverName: "127.0.0.1")
+        try await withRelay(script, configure: { configuration in
+            configuration.tls = serverTLS
+            configuration.implicitTLS = Set(configuration.listen)
+            configuration.upstreamTLSMode = .starttls
+            configuration.upstreamTLS = client
+        }) { upstream, sluice in
+            let result = try await ExternalTool.run("swaks", ["--server", "127.0.0.1:\(sluice.port)", "--tlsc",
+                                                              "--from", "a@example.org", "--to", "b@example.com"])
+            #expect(result.status == 0, "\(result.stdout)")
+            #expect(upstream.tlsSessions == 1 && upstream.messages.count == 1)
+            #expect(upstream.messages.first?.wireData.contains("(using TLSv1.3") == true)
+        }
+    }
+
     @Test func starttlsWhenOfferedFallsBackToPlaintextWhenNot() async throws {
         var script = UpstreamScript()
         script.ehloLines.removeAll { $0 == "STARTTLS" }
