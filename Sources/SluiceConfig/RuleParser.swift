@@ -255,6 +255,13 @@ struct RuleParser {
             guard let number = Quantity.size(value.text) else { throw fail(value, "'\(value.text)' is not a number or size") }
             return .compare(field, Condition.Comparison(rawValue: symbol)!, number)
         case (.symbol("="), _), (.symbol("!="), _):
+            if let word = current?.word, let other = Field.names[word], !other.isNumeric {
+                // FIELD = FIELD, e.g. sender.domain = auth.domain
+                let token = try next("a field")
+                guard other.isAvailable(in: stage) else { throw fail(token, "\(word) is not available in stage \(stage.rawValue)") }
+                let test = Condition.sameAs(field, other)
+                return op.kind == .symbol("=") ? test : .not(test)
+            }
             var value = try string("a value")
             if field == .senderDomain || field == .rcptDomain { value = Normalize.domain(value) }
             let test = Condition.equals(field, value)

@@ -4,6 +4,8 @@ public indirect enum Condition: Sendable {
     case matches(Field, Pattern)
     case inList(Field, NamedList)
     case equals(Field, String)
+    /// Two fields with the same value (`sender.domain = auth.domain`); false when either has none.
+    case sameAs(Field, Field)
     case compare(Field, Comparison, Int)
     case tls
     case auth
@@ -55,6 +57,9 @@ public indirect enum Condition: Sendable {
             case .senderDomain, .rcptDomain, .helo, .clientName: return text.lowercased() == value.lowercased()
             default: return text == value
             }
+        case .sameAs(let lhs, let rhs):
+            guard let left = facts.text(of: lhs), let right = facts.text(of: rhs) else { return false }
+            return left.lowercased() == right.lowercased()
         case .compare(let field, let comparison, let value):
             guard let number = facts.number(of: field) else { return false }
             return comparison.holds(number, value)
@@ -75,6 +80,7 @@ public indirect enum Condition: Sendable {
     public var fields: [Field] {
         switch self {
         case .matches(let field, _), .inList(let field, _), .equals(let field, _), .compare(let field, _, _): return [field]
+        case .sameAs(let lhs, let rhs): return [lhs, rhs]
         case .tls, .auth, .tagged: return []
         case .not(let inner): return inner.fields
         case .and(let lhs, let rhs), .or(let lhs, let rhs): return lhs.fields + rhs.fields

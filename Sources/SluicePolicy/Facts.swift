@@ -55,6 +55,9 @@ public struct Facts: Hashable, Sendable {
             }
         case .rcptDomain: return recipient?.mailbox.map { Normalize.domain($0.domain) }
         case .authUser: return authUser
+        case .authDomain:
+            guard let authUser, let at = authUser.lastIndex(of: "@") else { return nil }
+            return Normalize.domain(String(authUser[authUser.index(after: at)...]))
         case .header, .body: return nil
         case .size: return size.map(String.init)
         case .rcptCount: return String(recipientCount)

@@ -9,12 +9,12 @@ public enum Stage: String, Hashable, Sendable, CaseIterable, Comparable {
 
 /// What a rule condition can look at. Each field is known from a stage on.
 public enum Field: Hashable, Sendable, CustomStringConvertible {
-    case client, clientName, helo, sender, senderDomain, rcpt, rcptDomain, header(String), body, authUser
+    case client, clientName, helo, sender, senderDomain, rcpt, rcptDomain, header(String), body, authUser, authDomain
     case size, rcptCount
 
     public static let names: [String: Field] = [
         "client": .client, "client.name": .clientName, "helo": .helo, "sender": .sender, "sender.domain": .senderDomain,
-        "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "size": .size, "rcpt.count": .rcptCount,
+        "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "auth.domain": .authDomain, "size": .size, "rcpt.count": .rcptCount,
     ]
 
     /// The first stage at which the field has a value.
@@ -22,7 +22,7 @@ public enum Field: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .client, .clientName: return .connect
         case .helo: return .helo
-        case .sender, .senderDomain, .authUser, .size: return .mail
+        case .sender, .senderDomain, .authUser, .authDomain, .size: return .mail
         case .rcpt, .rcptDomain, .rcptCount: return .rcpt
         case .header: return .header
         case .body: return .body

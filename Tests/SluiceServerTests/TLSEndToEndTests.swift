@@ -270,6 +270,32 @@ import Testing
         }
     }
 
+    @Test func theSenderDomainMustMatchTheAuthenticatedUsersDomain() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let tls = try TLSContext(certificateChain: certificates.certificate, privateKey: certificates.key)
+        var script = UpstreamScript()
+        script.authUsers = ["alice@example.com": "pw"]
+        try await withRelay(script, configure: { configuration in
+            configuration.tls = tls
+            try? configuration.apply(rules: """
+                stage mail
+                  reject auth and sender.domain != auth.domain "553 5.7.1 Sender address must match your login"
+                """)
+        }) { upstream, sluice in
+            func send(from: String) async throws -> String {
+                try await ExternalTool.run("swaks", ["--server", "127.0.0.1:\(sluice.port)", "--tls", "--auth", "PLAIN",
+                                                     "--auth-user", "alice@example.com", "--auth-password", "pw",
+                                                     "--from", from, "--to", "x@example.net"]).stdout
+            }
+            let foreign = try await send(from: "boss@other.example")
+            #expect(foreign.contains("553 5.7.1 Sender address must match your login"))
+            let own = try await send(from: "alice@Example.COM")
+            #expect(own.contains("250 2.0.0 Ok: queued"))
+            #expect(upstream.messages.count == 1)
+        }
+    }
+
     @Test func authIsNotOfferedWithoutTLS() async throws {
         try await withAuthRelay { _, sluice in
             let client = try await RawClient.connect(port: sluice.port)
