@@ -1,3 +1,4 @@
+import Foundation
 import SluiceConfig
 import SluiceSMTP
 import SluiceSession
@@ -185,6 +186,30 @@ private func greetedSession(_ limits: Limits = Limits()) -> ClientSession {
         #expect(unnamed.clientNameResolved(nil) == [.connectUpstream])
         var plain = ClientSession(configuration: SessionConfiguration(hostname: "h"), clientAddress: "198.51.100.9")
         #expect(plain.start() == [.connectUpstream])
+    }
+
+    @Test(arguments: [
+        ("CRAM-MD5", "", "alice 3f1b2c", "alice"),
+        ("XOAUTH2", "dXNlcj1ib2JAZXhhbXBsZS5jb20BYXV0aD1CZWFyZXIgeHl6AQE=", "", "bob@example.com"),
+        ("LOGIN", "", "carol", "carol"),
+    ])
+    func authExchangesAreRelayedAndNameTheUser(_ mechanism: String, _ initial: String, _ response: String, _ user: String) {
+        var session = ClientSession(configuration: SessionConfiguration(hostname: "s"), tlsActive: true)
+        _ = session.upstreamReplied(SMTPReply(code: 220, lines: ["x"]))
+        _ = session.received(command("EHLO c"))
+        let ehlo = session.upstreamReplied(SMTPReply(code: 250, lines: ["up", "AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2"]))
+        #expect(ehlo.first.map { if case .reply(let r) = $0 { return r.lines.contains("AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2") } else { return false } } == true)
+        let auth = command(initial.isEmpty ? "AUTH \(mechanism)" : "AUTH \(mechanism) \(initial)")
+        #expect(session.received(auth) == [.forward(auth, .command)])
+        if !response.isEmpty {
+            #expect(session.upstreamReplied(SMTPReply(code: 334, lines: ["PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2U+"])).count == 1)
+            #expect(session.inputMode == .authResponse)
+            let encoded = Data(response.utf8).base64EncodedString()
+            #expect(session.receivedAuthResponse(encoded) == [.forwardAuthResponse(encoded)])
+        }
+        _ = session.upstreamReplied(SMTPReply(code: 235, lines: ["2.7.0 ok"]))
+        #expect(session.authUser == user)
+        #expect(session.received(auth) == [.reply(.alreadyAuthenticated)])
     }
 
     @Test func idleTimeoutIs421() {
