@@ -13,6 +13,7 @@ public enum ServerError: Error, CustomStringConvertible {
     case spoolDirectory(String, String)
     case cannotResolveUpstream(Endpoint, String)
     case tlsNotConfigured(Endpoint)
+    case configuration(String)
 
     public var description: String {
         switch self {
@@ -20,6 +21,7 @@ public enum ServerError: Error, CustomStringConvertible {
         case .spoolDirectory(let path, let reason): return "spool directory \(path): \(reason)"
         case .cannotResolveUpstream(let endpoint, let reason): return "cannot resolve upstream \(endpoint): \(reason)"
         case .tlsNotConfigured(let endpoint): return "listen \(endpoint) tls needs 'tls certificate FILE key FILE'"
+        case .configuration(let message): return message
         }
     }
 }

@@ -3,9 +3,7 @@ import Foundation
 import Logging
 import SluiceConfig
 import SluiceServer
-import SluiceSession
 import SluiceStore
-import SluiceTLS
 import SluiceSMTP
 
 struct RunCommand: ParsableCommand {
@@ -40,13 +38,11 @@ struct RunCommand: ParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw CommandFailure(message: "unknown log level '\(logLevel)' (use trace, debug, info, notice, warning, error)")
         }
-        var spec: GreylistStoreSpec?
-        let configuration = try withGreylistStore(try resolvedConfiguration(greylistSpec: &spec), spec: spec, existing: nil)
+        let overrides = try commandLineOverrides()
+        var (configuration, warnings) = try compose(overrides, existingStore: nil)
         LoggingSystem.bootstrap { _ in SluiceLogHandler(level: level) }
         let logger = Logger(label: "sluice")
-        for warning in try config.map({ try ConfigurationLoader.load(path: $0).warnings }) ?? [] {
-            logger.warning("\(warning)")
-        }
+        for warning in warnings { logger.warning("\(warning)") }
 
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
@@ -62,13 +58,9 @@ struct RunCommand: ParsableCommand {
             if number != SIGHUP { break }
             // SIGHUP: load the configuration again; one with errors never replaces the running one.
             do {
-                var nextSpec: GreylistStoreSpec?
-                let next = try withGreylistStore(try resolvedConfiguration(greylistSpec: &nextSpec), spec: nextSpec,
-                                                 existing: configuration.greylistStore)
-                for warning in try config.map({ try ConfigurationLoader.load(path: $0).warnings }) ?? [] {
-                    logger.warning("\(warning)")
-                }
-                server.reload(next)
+                (configuration, warnings) = try compose(overrides, existingStore: configuration.greylistStore)
+                for warning in warnings { logger.warning("\(warning)") }
+                server.reload(configuration)
             } catch let error as ConfigurationError {
                 for diagnostic in error.diagnostics { logger.error("\(diagnostic)") }
                 logger.error("reload refused: the configuration has errors; the running one stays")
@@ -79,72 +71,31 @@ struct RunCommand: ParsableCommand {
         await server.shutdown()
     }
 
-    /// The configuration file's settings, with flags on top and defaults under both.
-    private func resolvedConfiguration() throws -> ServerConfiguration {
-        var spec: GreylistStoreSpec?
-        return try resolvedConfiguration(greylistSpec: &spec)
-    }
-
-    /// Opens the greylist store when a rule greylists (once: a reload keeps the store it has).
-    private func withGreylistStore(_ configuration: ServerConfiguration, spec: GreylistStoreSpec?,
-                                   existing: (any GreylistStore)?) throws -> ServerConfiguration {
-        var configuration = configuration
-        guard configuration.ruleSet.usesGreylisting else { return configuration }
-        if let existing {
-            configuration.greylistStore = existing
-        } else if let spec {
-            do { configuration.greylistStore = try GreylistStores.open(spec) } catch { throw CommandFailure(message: "\(error)") }
-        }
-        return configuration
-    }
-
-    private func resolvedConfiguration(greylistSpec: inout GreylistStoreSpec?) throws -> ServerConfiguration {
-        var file = Configuration()
-        if let config { file = try ConfigurationLoader.load(path: config) }
+    /// The flags, parsed (a bad address is one line naming the flag).
+    private func commandLineOverrides() throws -> CommandLineOverrides {
         func endpoint(_ text: String, _ flag: String) throws -> Endpoint {
             do { return try Endpoint(parsing: text) } catch { throw CommandFailure(message: "--\(flag): \(error)") }
         }
-        let listen = listen.isEmpty ? file.listen : try listen.map { try endpoint($0, "listen") }
-        guard let upstream = try upstream.map({ try endpoint($0, "upstream") }) ?? file.upstream else {
-            throw CommandFailure(message: "no upstream: give --upstream HOST:PORT or 'upstream' in the configuration file")
+        var overrides = CommandLineOverrides()
+        overrides.listen = try listen.map { try endpoint($0, "listen") }
+        overrides.upstream = try upstream.map { try endpoint($0, "upstream") }
+        overrides.hostname = hostname
+        overrides.spoolDirectory = spoolDir
+        overrides.threads = threads
+        overrides.shutdownGrace = shutdownGrace
+        return overrides
+    }
+
+    /// Loads the configuration file (once) and composes the server's configuration from it and the flags.
+    private func compose(_ overrides: CommandLineOverrides, existingStore: (any GreylistStore)?) throws
+        -> (ServerConfiguration, [Diagnostic])
+    {
+        let file = try config.map { try ConfigurationLoader.load(path: $0) } ?? Configuration()
+        do {
+            return (try ServerConfiguration.compose(file: file, overrides: overrides, existingStore: existingStore), file.warnings)
+        } catch {
+            throw CommandFailure(message: error.description)
         }
-        var configuration = ServerConfiguration(
-            listen: listen.isEmpty ? [Endpoint(host: "127.0.0.1", port: 2525)] : listen,
-            upstream: upstream,
-            hostname: hostname ?? file.hostname ?? ProcessInfo.processInfo.hostName,
-            spoolDirectory: spoolDir ?? file.spoolDirectory ?? NSTemporaryDirectory())
-        configuration.limits = file.limits
-        configuration.upstreamTimeouts = file.upstreamTimeouts
-        configuration.bareLineEndings = file.bareLineEndings
-        configuration.ruleSet = file.ruleSet
-        configuration.bodyInspection = file.bodyInspection
-        configuration.greylist = file.greylist
-        configuration.implicitTLS = file.implicitTLS
-        configuration.allowPlaintextAuth = file.allowPlaintextAuth
-        configuration.tlsRequiredOn = file.tlsRequiredOn
-        configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
-        if let mode = UpstreamTLSMode(rawValue: file.upstreamTLS.mode), mode != .none {
-            configuration.upstreamTLSMode = mode
-            do {
-                configuration.upstreamTLS = try TLSContext(clientVerifying: file.upstreamTLS.verify, caFile: file.upstreamTLS.caFile,
-                                                           serverName: file.upstreamTLS.serverName ?? upstream.host)
-            } catch {
-                throw CommandFailure(message: "upstream tls: \(error)")
-            }
-        }
-        if let tls = file.tls {
-            do {
-                configuration.tls = try TLSContext(certificateChain: tls.certificate, privateKey: tls.key, ciphers: tls.ciphers)
-            } catch {
-                throw CommandFailure(message: "tls: \(error)")
-            }
-        }
-        greylistSpec = file.greylistStore
-        configuration.threads = threads ?? file.threads ?? 1
-        configuration.shutdownGrace = shutdownGrace ?? file.shutdownGrace ?? 30
-        guard (1...256).contains(configuration.threads) else { throw CommandFailure(message: "--threads must be 1 to 256") }
-        guard configuration.shutdownGrace >= 0 else { throw CommandFailure(message: "--shutdown-grace must not be negative") }
-        return configuration
     }
 }
 

@@ -1,0 +1,75 @@
+import Foundation
+import SluiceConfig
+import SluicePolicy
+import SluiceSMTP
+import SluiceSession
+import SluiceStore
+import SluiceTLS
+
+/// What `sluice run`'s flags say; each one overrides the configuration file's setting.
+public struct CommandLineOverrides: Sendable {
+    public var listen: [Endpoint] = []
+    public var upstream: Endpoint?
+    public var hostname: String?
+    public var spoolDirectory: String?
+    public var threads: Int?
+    public var shutdownGrace: Double?
+
+    public init() {}
+}
+
+extension ServerConfiguration {
+    /// The server's configuration: the file's settings, flags on top, defaults under both; TLS contexts
+    /// built and, when a rule greylists, the greylist store opened (or `existingStore` kept: a reload
+    /// never changes the store). Every failure is one sentence.
+    public static func compose(file: Configuration, overrides: CommandLineOverrides,
+                               existingStore: (any GreylistStore)? = nil) throws(ServerError) -> ServerConfiguration {
+        let listen = overrides.listen.isEmpty ? file.listen : overrides.listen
+        guard let upstream = overrides.upstream ?? file.upstream else {
+            throw .configuration("no upstream: give --upstream HOST:PORT or 'upstream' in the configuration file")
+        }
+        var configuration = ServerConfiguration(
+            listen: listen.isEmpty ? [Endpoint(host: "127.0.0.1", port: 2525)] : listen,
+            upstream: upstream,
+            hostname: overrides.hostname ?? file.hostname ?? ProcessInfo.processInfo.hostName,
+            spoolDirectory: overrides.spoolDirectory ?? file.spoolDirectory ?? NSTemporaryDirectory())
+        configuration.limits = file.limits
+        configuration.upstreamTimeouts = file.upstreamTimeouts
+        configuration.bareLineEndings = file.bareLineEndings
+        configuration.ruleSet = file.ruleSet
+        configuration.bodyInspection = file.bodyInspection
+        configuration.greylist = file.greylist
+        configuration.implicitTLS = file.implicitTLS
+        configuration.tlsRequiredOn = file.tlsRequiredOn
+        configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
+        configuration.allowPlaintextAuth = file.allowPlaintextAuth
+        configuration.threads = overrides.threads ?? file.threads ?? 1
+        configuration.shutdownGrace = overrides.shutdownGrace ?? file.shutdownGrace ?? 30
+        guard (1...256).contains(configuration.threads) else { throw .configuration("--threads must be 1 to 256") }
+        guard configuration.shutdownGrace >= 0 else { throw .configuration("--shutdown-grace must not be negative") }
+        if let mode = UpstreamTLSMode(rawValue: file.upstreamTLS.mode), mode != .none {
+            configuration.upstreamTLSMode = mode
+            do {
+                configuration.upstreamTLS = try TLSContext(clientVerifying: file.upstreamTLS.verify, caFile: file.upstreamTLS.caFile,
+                                                           serverName: file.upstreamTLS.serverName ?? upstream.host)
+            } catch {
+                throw .configuration("upstream tls: \(error)")
+            }
+        }
+        if let tls = file.tls {
+            do {
+                configuration.tls = try TLSContext(certificateChain: tls.certificate, privateKey: tls.key, ciphers: tls.ciphers)
+            } catch {
+                throw .configuration("tls: \(error)")
+            }
+        }
+        if configuration.ruleSet.usesGreylisting {
+            if let existingStore {
+                configuration.greylistStore = existingStore
+            } else {
+                do { configuration.greylistStore = try GreylistStores.open(file.greylistStore) } catch { throw .configuration("\(error)") }
+            }
+        }
+        return configuration
+    }
+}
