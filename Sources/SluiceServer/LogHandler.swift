@@ -5,11 +5,14 @@ import Musl
 #else
 import Darwin
 #endif
+import Dispatch
 import Logging
+import NIOConcurrencyHelpers
 
-/// Sluice's log output: one line per event on stderr, `2026-11-24T04:09:26Z info 4QDS…: text`, UTC,
-/// written with a single `write(2)` so lines from several threads never interleave. (swift-log's
-/// StreamLogHandler formats local time, which re-reads the zone file for every line.)
+/// Sluice's log output: one line per event on stderr, `2026-11-24T04:09:26Z info 4QDS…: text`, UTC.
+/// Lines are handed to `LogWriter`, which writes them from its own thread in batches: a slow stderr
+/// (a pipe to a busy journal) never blocks an event loop. (swift-log's StreamLogHandler also formats
+/// local time, which re-reads the zone file for every line.)
 public struct SluiceLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -34,15 +37,7 @@ public struct SluiceLogHandler: LogHandler {
             line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
         line += "\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-                offset += n
-            }
-        }
+        LogWriter.shared.append(line)
     }
 
     static func timestamp() -> String {
@@ -53,5 +48,49 @@ public struct SluiceLogHandler: LogHandler {
         gmtime_r(&seconds, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
+
+/// Collects log lines and writes them to stderr from a serial queue, everything waiting in one write
+/// (lines reach stderr at most 20 ms late).
+public final class LogWriter: Sendable {
+    public static let shared = LogWriter()
+
+    private let queue = DispatchQueue(label: "sluice.log")
+    private let pending = NIOLockedValueBox<(text: String, scheduled: Bool)>(("", false))
+
+    func append(_ line: String) {
+        let schedule = pending.withLockedValue { state -> Bool in
+            state.text += line
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
+        }
+        // At most one write every 20 ms: under load a batch holds many lines, and the loops never wait.
+        if schedule { queue.asyncAfter(deadline: .now() + .milliseconds(20)) { self.drain() } }
+    }
+
+    /// Writes whatever is waiting, now (at exit).
+    public func flush() {
+        queue.sync { self.drain() }
+    }
+
+    private func drain() {
+        let text = pending.withLockedValue { state -> String in
+            let text = state.text
+            state.text = ""
+            state.scheduled = false
+            return text
+        }
+        guard !text.isEmpty else { return }
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
     }
 }

@@ -69,6 +69,7 @@ struct RunCommand: ParsableCommand {
             }
         }
         await server.shutdown()
+        LogWriter.shared.flush()
     }
 
     /// The flags, parsed (a bad address is one line naming the flag).

@@ -5,6 +5,12 @@ import SluiceConfig
 import SluiceServer
 import SluiceSMTP
 
+/// Exit after writing the log lines still waiting (the log writer batches them).
+func finish(_ status: Int32) -> Never {
+    LogWriter.shared.flush()
+    exit(status)
+}
+
 // Every user error ends here as one clear line on stderr and exit status 2 (`--help` exits 0).
 do {
     var command = try SluiceCommand.parseAsRoot()
@@ -18,19 +24,19 @@ do {
     }
 } catch let error as ConfigurationError {
     FileHandle.standardError.write(Data((error.description + "\n").utf8))
-    exit(2)
+    finish(2)
 } catch let code as ExitCode {
-    exit(code.rawValue)
+    finish(code.rawValue)
 } catch let error as CommandFailure {
     FileHandle.standardError.write(Data("sluice: error: \(error.message)\n".utf8))
-    exit(error.status)
+    finish(error.status)
 } catch {
     let code = SluiceCommand.exitCode(for: error)
     if code == .success {
         print(SluiceCommand.fullMessage(for: error))
-        exit(0)
+        finish(0)
     }
     let message = SluiceCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
     FileHandle.standardError.write(Data("sluice: error: \(message)\n".utf8))
-    exit(2)
+    finish(2)
 }
