@@ -57,11 +57,21 @@ public final class LogWriter: Sendable {
     public static let shared = LogWriter()
 
     private let queue = DispatchQueue(label: "sluice.log")
-    private let pending = NIOLockedValueBox<(text: String, scheduled: Bool)>(("", false))
+    private let pending = NIOLockedValueBox<(text: String, scheduled: Bool, dropped: Int)>(("", false, 0))
+    /// Log text held while stderr is slow; beyond it lines are dropped (and counted), never buffered without bound.
+    static let limit = 4 * 1024 * 1024
 
     func append(_ line: String) {
         let schedule = pending.withLockedValue { state -> Bool in
-            state.text += line
+            if state.text.utf8.count + line.utf8.count > Self.limit {
+                state.dropped += 1
+            } else {
+                if state.dropped > 0 {
+                    state.text += "(\(state.dropped) log line(s) dropped: stderr too slow)\n"
+                    state.dropped = 0
+                }
+                state.text += line
+            }
             if state.scheduled { return false }
             state.scheduled = true
             return true
@@ -77,7 +87,11 @@ public final class LogWriter: Sendable {
 
     private func drain() {
         let text = pending.withLockedValue { state -> String in
-            let text = state.text
+            var text = state.text
+            if state.dropped > 0 {
+                text += "(\(state.dropped) log line(s) dropped: stderr too slow)\n"
+                state.dropped = 0
+            }
             state.text = ""
             state.scheduled = false
             return text
