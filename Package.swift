@@ -56,7 +56,7 @@ let package = Package(
 
         // Test support: scripted upstream, external client runner, in-process server.
         .target(name: "SluiceTestSupport", dependencies: [
-            "SluiceServer", "SluiceSMTP", "SluiceConfig", "SluiceStore", "SluiceTLS", "SluiceTLS",
+            "SluiceServer", "SluiceSMTP", "SluiceConfig", "SluiceStore", "SluiceTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

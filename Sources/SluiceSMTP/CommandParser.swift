@@ -12,7 +12,7 @@ public enum CommandParser {
 
     public static func parse(_ line: some Collection<UInt8>) throws(Error) -> SMTPCommand {
         let bytes = Array(line)
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw Error("invalid UTF-8 in command") }
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw Error("invalid UTF-8 in command") }
         let verbEnd = bytes.firstIndex(of: UInt8(ascii: " ")) ?? bytes.count
         let verb = String(decoding: bytes[..<verbEnd], as: UTF8.self).uppercased()
         guard !verb.isEmpty, verb.utf8.allSatisfy({ isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "-") }) else {
@@ -21,7 +21,6 @@ public enum CommandParser {
         let rest = verbEnd < bytes.count ? Array(bytes[(verbEnd + 1)...]) : []
         let argument = trimmed(rest)
         let argumentText: String? = argument.isEmpty ? nil : String(decoding: argument, as: UTF8.self)
-        _ = text
 
         switch verb {
         case "HELO", "EHLO":

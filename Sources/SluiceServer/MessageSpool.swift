@@ -184,6 +184,6 @@ final class MessageSpool {
     private func closeDescriptor() {
         guard let fd = descriptor else { return }
         descriptor = nil
-        _ = try? pool.runIfActive(eventLoop: eventLoop) { close(fd) }
+        _ = pool.runIfActive(eventLoop: eventLoop) { close(fd) }
     }
 }
