@@ -90,10 +90,8 @@ public struct Explainer {
         if data == .discard { discard = true }
         if stops(data) { return (lines.joined(separator: "\n"), false) }
         if let message = input.message {
-            let header = MessageHeader(wire: message)
             facts.size = message.count
-            facts.headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
-            facts.body = MessageHeader.unstuffedBody(message[header.length..<min(message.count, header.length + bodyInspection)])
+            facts.addMessage(wire: message, bodyLimit: bodyInspection)
             for stage in [Stage.header, .body, .eom] {
                 let verdict = run(stage, "")
                 if verdict == .discard { discard = true }

@@ -37,6 +37,16 @@ public struct Facts: Hashable, Sendable {
         self.client = IPAddress(clientText)
     }
 
+    /// Adds what the content stages look at, from the message in wire form: the header fields
+    /// (unfolded) and the body window with dot-stuffing removed. Returns the parsed header block.
+    @discardableResult
+    public mutating func addMessage(wire: [UInt8], bodyLimit: Int) -> MessageHeader {
+        let header = MessageHeader(wire: wire)
+        headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
+        body = MessageHeader.unstuffedBody(wire[header.length..<min(wire.count, header.length + bodyLimit)])
+        return header
+    }
+
     /// The text of a field, or nil when it has none (a condition on it is then false).
     func text(of field: Field) -> String? {
         switch field {

@@ -65,6 +65,24 @@ public struct MessageHeader: Sendable {
         self.length = length
     }
 
+    /// A message file as it would travel in DATA: CRLF line ends, dot-stuffed, ending with CRLF
+    /// (the inverse of `unstuffedBody`, for `sluice explain`).
+    public static func wireForm(ofFile bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + bytes.count / 32)
+        var atLineStart = true
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte == 10 && previous != 13 { out.append(13) }
+            if atLineStart && byte == UInt8(ascii: ".") { out.append(UInt8(ascii: ".")) }
+            out.append(byte)
+            atLineStart = byte == 10
+            previous = byte
+        }
+        if previous != 10 { out += [13, 10] }
+        return out
+    }
+
     /// The body's text with dot-stuffing removed (a line's leading "." dropped), for body rules.
     public static func unstuffedBody(_ wire: ArraySlice<UInt8>) -> [UInt8] {
         // Copy runs between stuffed dots in bulk: a stuffed dot is a "." right after LF (or at the start).

@@ -132,9 +132,7 @@ extension SessionHandler {
         environment.pool.runIfActive(eventLoop: context.eventLoop) { () -> (RuleSet.ContentOutcome, MessageHeader) in
             var facts = facts
             let wire = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
-            let header = MessageHeader(wire: wire)
-            facts.headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
-            facts.body = MessageHeader.unstuffedBody(wire[header.length..<min(wire.count, header.length + bodyLimit)])
+            let header = facts.addMessage(wire: wire, bodyLimit: bodyLimit)
             return (ruleSet.evaluateContent(facts), header)
         }.assumeIsolated().whenComplete { result in
             guard !self.closed else { return }

@@ -35,29 +35,11 @@ struct ExplainCommand: ParsableCommand {
         transaction.authUser = auth
         if let message {
             guard let data = FileManager.default.contents(atPath: message) else { throw CommandFailure(message: "cannot read \(message)") }
-            transaction.message = WireForm.fromFile(Array(data))
+            transaction.message = MessageHeader.wireForm(ofFile: Array(data))
         }
         var explainer = Explainer(ruleSet: configuration.ruleSet)
         explainer.bodyInspection = configuration.bodyInspection
         let (report, _) = explainer.explain(transaction)
         print(report)
-    }
-}
-
-/// A message file as it would travel in DATA: CRLF line ends, dot-stuffed.
-enum WireForm {
-    static func fromFile(_ bytes: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        var atLineStart = true
-        var previous: UInt8 = 0
-        for byte in bytes {
-            if byte == 10 && previous != 13 { out.append(13) }
-            if atLineStart && byte == UInt8(ascii: ".") { out.append(UInt8(ascii: ".")) }
-            out.append(byte)
-            atLineStart = byte == 10
-            previous = byte
-        }
-        if previous != 10 { out += [13, 10] }
-        return out
     }
 }

@@ -23,6 +23,25 @@ private func greetedSession(_ limits: Limits = Limits()) -> ClientSession {
     return session
 }
 
+/// A greeted session with MAIL FROM:<a@b.c> and RCPT TO:<x@y.z> accepted upstream.
+private func sessionWithRecipient(_ limits: Limits = Limits()) -> ClientSession {
+    var session = greetedSession(limits)
+    _ = session.received(command("MAIL FROM:<a@b.c>"))
+    _ = session.upstreamReplied(ok)
+    _ = session.received(command("RCPT TO:<x@y.z>"))
+    _ = session.upstreamReplied(ok)
+    return session
+}
+
+/// A session whose message is on its way upstream (the upstream said 354).
+private func sessionSendingTheMessage() -> ClientSession {
+    var session = sessionWithRecipient()
+    _ = session.received(.data)
+    _ = session.dataFinished(size: 10, fault: nil)
+    _ = session.upstreamReplied(SMTPReply(code: 354, lines: ["go"]))
+    return session
+}
+
 @Suite struct ClientSessionTests {
     @Test func greetingNamesSluice() {
         var session = ClientSession(configuration: SessionConfiguration(hostname: "sluice.test"))
@@ -74,14 +93,7 @@ private func greetedSession(_ limits: Limits = Limits()) -> ClientSession {
     }
 
     @Test func upstreamFailureDuringTheTransactionIs451NeverAnAcknowledgement() {
-        var session = greetedSession()
-        _ = session.received(command("MAIL FROM:<a@b.c>"))
-        _ = session.upstreamReplied(ok)
-        _ = session.received(command("RCPT TO:<x@y.z>"))
-        _ = session.upstreamReplied(ok)
-        _ = session.received(.data)
-        _ = session.dataFinished(size: 10, fault: nil)
-        _ = session.upstreamReplied(SMTPReply(code: 354, lines: ["go"]))
+        var session = sessionSendingTheMessage()
         let actions = session.upstreamFailed(.closed)
         #expect(replies(actions) == [451])
         #expect(actions.contains(.discardMessage))
@@ -92,23 +104,12 @@ private func greetedSession(_ limits: Limits = Limits()) -> ClientSession {
     }
 
     @Test func upstreamTimeoutAtTheFinalDotIs451WithTimeoutCode() {
-        var session = greetedSession()
-        _ = session.received(command("MAIL FROM:<a@b.c>"))
-        _ = session.upstreamReplied(ok)
-        _ = session.received(command("RCPT TO:<x@y.z>"))
-        _ = session.upstreamReplied(ok)
-        _ = session.received(.data)
-        _ = session.dataFinished(size: 10, fault: nil)
-        _ = session.upstreamReplied(SMTPReply(code: 354, lines: ["go"]))
+        var session = sessionSendingTheMessage()
         #expect(session.upstreamFailed(.timedOut).first == .reply(.upstreamTimedOut))
     }
 
     @Test func refusedContentResetsTheUpstreamTransactionSilently() {
-        var session = greetedSession()
-        _ = session.received(command("MAIL FROM:<a@b.c>"))
-        _ = session.upstreamReplied(ok)
-        _ = session.received(command("RCPT TO:<x@y.z>"))
-        _ = session.upstreamReplied(ok)
+        var session = sessionWithRecipient()
         _ = session.received(.data)
         let actions = session.dataFinished(size: 10, fault: .bareLF)
         #expect(replies(actions) == [554])
