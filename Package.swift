@@ -53,6 +53,10 @@ let package = Package(
         .executableTarget(name: "RuleBench", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP", "CPCRE2"],
                           path: "Benchmarks/RuleBench"),
         .executableTarget(name: "GreyBench", dependencies: ["SluiceStore", "SluicePolicy"], path: "Benchmarks/GreyBench"),
+        // A minimal NIO byte glue: the floor any SwiftNIO proxy stands on.
+        .executableTarget(name: "GlueBench", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Benchmarks/GlueBench"),
 
         // Test support: scripted upstream, external client runner, in-process server.
         .target(name: "SluiceTestSupport", dependencies: [

@@ -71,7 +71,7 @@ public final class SluiceServer: Sendable {
                     .childChannelOption(.maxMessagesPerRead, value: 4)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            let handler = SessionHandler(environment: environment, listener: listener)
+                            let handler = SessionHandler(environment: environment, eventLoop: channel.eventLoop, listener: listener)
                             if listener.implicitTLS, let tls = handler.tlsContext {
                                 try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls))
                             }
@@ -153,6 +153,8 @@ public final class SluiceServer: Sendable {
 
     /// Open client sessions right now.
     public var openSessions: Int { registry.count }
+    /// Session handlers still in memory (open sessions, plus any not yet freed after closing).
+    public var sessionHandlersAlive: Int { registry.handlersAlive.load(ordering: .relaxed) }
 
     /// Stops accepting, lets open sessions finish for `grace` seconds, then tells the rest
     /// `421 4.3.2` (a session waiting on the upstream gets its reply first) and stops.

@@ -47,7 +47,7 @@ extension SessionHandler {
     func startTLS() {
         flush()
         input.clear()
-        guard let tls = configuration.tls else { return close() }
+        guard let tls = configuration.tls, let context else { return close() }
         do {
             try context.pipeline.syncOperations.addHandler(TLSHandler(context: tls), position: .first)
         } catch {
@@ -77,12 +77,12 @@ extension SessionHandler {
             self.perform(self.session.greylistDecided(result))
             self.process()
         }
-        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(settings.storeTimeout * 1e9))) {
+        let timeout = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(settings.storeTimeout * 1e9))) {
             self.logger.warning("\(self.sessionID): greylist store did not answer within \(settings.storeTimeout)s: on-error \(settings.onError.rawValue)")
             finish(.storeFailed)
         }
         // Each key in turn, through the store's callback; the answer hops back onto this event loop.
-        let eventLoop = context.eventLoop
+        let eventLoop = eventLoop
         let bound = NIOLoopBound(finish, eventLoop: eventLoop)
         let logger = self.logger, sessionID = self.sessionID
         @Sendable func ask(_ index: Int, _ longest: Int64?) {
@@ -109,12 +109,12 @@ extension SessionHandler {
 
     /// Reverse DNS on the thread pool (getnameinfo blocks); the answer counts only within 2 s.
     func resolveClientName() {
-        guard let address = context.remoteAddress else { return perform(session.clientNameResolved(nil)) }
-        let deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
+        guard let address = context?.remoteAddress else { return perform(session.clientNameResolved(nil)) }
+        let deadline = eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
             self.perform(self.session.clientNameResolved(nil))
             self.flush()
         }
-        environment.pool.runIfActive(eventLoop: context.eventLoop) { ReverseDNS.name(of: address) }
+        environment.pool.runIfActive(eventLoop: eventLoop) { ReverseDNS.name(of: address) }
             .assumeIsolated().whenComplete { result in
                 deadline.cancel()
                 self.perform(self.session.clientNameResolved((try? result.get()) ?? nil))
@@ -129,7 +129,7 @@ extension SessionHandler {
         let bytes = spool.inspectionBytes
         let ruleSet = configuration.ruleSet
         let bodyLimit = configuration.bodyInspection
-        environment.pool.runIfActive(eventLoop: context.eventLoop) { () -> (RuleSet.ContentOutcome, MessageHeader) in
+        environment.pool.runIfActive(eventLoop: eventLoop) { () -> (RuleSet.ContentOutcome, MessageHeader) in
             var facts = facts
             let wire = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
             let header = facts.addMessage(wire: wire, bodyLimit: bodyLimit)

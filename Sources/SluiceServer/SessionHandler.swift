@@ -34,7 +34,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var session: ClientSession
     let sessionID = SessionIdentifier.make()
     var logger: Logger
-    var context: ChannelHandlerContext!
+    /// The session's event loop: every timer and every off-loop result comes back here.
+    let eventLoop: EventLoop
+    /// Set while the handler is in the pipeline; dropped in `handlerRemoved`, because the context holds
+    /// the handler and a handler that kept its context would never be freed.
+    var context: ChannelHandlerContext?
+    var allocator = ByteBufferAllocator()
     var clientAddress = "unknown"
 
     var input = ByteBuffer()
@@ -57,8 +62,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var closed = false
     var messages = 0
 
-    init(environment: SessionEnvironment, listener: ListenerOptions = ListenerOptions()) {
+    init(environment: SessionEnvironment, eventLoop: EventLoop, listener: ListenerOptions = ListenerOptions()) {
         self.environment = environment
+        self.eventLoop = eventLoop
         self.listener = listener
         (self.configuration, self.sessionConfiguration) = environment.settings.withLockedValue { $0 }
         self.session = ClientSession(configuration: sessionConfiguration)
@@ -66,6 +72,11 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                                                   hostname: configuration.hostname)
         self.framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
         self.logger = environment.logger
+        environment.registry.handlersAlive.add(1, ordering: .relaxed)
+    }
+
+    deinit {
+        environment.registry.handlersAlive.subtract(1, ordering: .relaxed)
     }
 
     var tlsContext: TLSContext? { configuration.tls }
@@ -76,8 +87,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
-        input = context.channel.allocator.buffer(capacity: 0)
-        output = context.channel.allocator.buffer(capacity: 0)
+        allocator = context.channel.allocator
+        input = allocator.buffer(capacity: 0)
+        output = allocator.buffer(capacity: 0)
         let remote = context.remoteAddress
         if let remote {
             clientAddress = remote.ipAddress ?? "\(remote)"
@@ -90,6 +102,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         perform(session.start())
         flush()
         context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -158,12 +174,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         process()
     }
 
-    func connectUpstream(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+    func connectUpstream() {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let target = environment.upstreamAddress
         let implicitTLS = configuration.upstreamTLSMode == .tls ? configuration.upstreamTLS : nil
         armUpstreamTimer(after: timeouts.connect)
-        ClientBootstrap(group: context.eventLoop)
+        ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(Int64(timeouts.connect * 1000)))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -219,7 +235,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 }
             case .data:
                 guard input.readableBytes > 0, var decoder, let spool else { break loop }
-                var chunk = context.channel.allocator.buffer(capacity: input.readableBytes)
+                var chunk = allocator.buffer(capacity: input.readableBytes)
                 let finished = decoder.decode(&input, into: &chunk)
                 self.decoder = decoder
                 spool.append(chunk)
@@ -242,7 +258,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func resumeReadingIfPossible() {
         guard pendingRead, !isCongested, !closed else { return }
         pendingRead = false
-        context.read()
+        context?.read()
     }
 
     // MARK: Carrying out actions
@@ -270,11 +286,11 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                                          threshold: limits.memorySpoolThreshold,
                                          inspectionLimit: 256 * 1024 + configuration.bodyInspection,
                                          pool: environment.pool,
-                                         eventLoop: context.eventLoop, allocator: context.channel.allocator)
+                                         eventLoop: eventLoop, allocator: allocator)
                 spool.onDrained = { [unowned self] in self.resumeReadingIfPossible() }
                 self.spool = spool
             case .connectUpstream:
-                connectUpstream(context: context)
+                connectUpstream()
             case .startTLS:
                 startTLS()
             case .resolveClientName:
@@ -301,9 +317,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     func flush() {
-        guard output.readableBytes > 0, context != nil else { return }
+        guard output.readableBytes > 0, let context else { return }
         context.writeAndFlush(wrapOutboundOut(output), promise: nil)
-        output = context.channel.allocator.buffer(capacity: 0)
+        output = allocator.buffer(capacity: 0)
     }
 
     func sendUpstream(_ command: SMTPCommand) {
@@ -362,7 +378,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         upstream = nil
         guard let context else { return }
         let pending = output
-        output = context.channel.allocator.buffer(capacity: 0)
+        output = allocator.buffer(capacity: 0)
         context.writeAndFlush(wrapOutboundOut(pending)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
@@ -372,7 +388,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func armUpstreamTimer(after seconds: Double) {
         upstreamTimer?.cancel()
-        upstreamTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+        upstreamTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
             guard let upstream = self.upstream else { return self.upstreamFailed(.timedOut) }
             self.upstreamFailed(.timedOut)
             upstream.close(promise: nil)
@@ -381,7 +397,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     /// One timer per session: on firing it checks when the client last sent anything.
     func armIdleTimer(after seconds: Double) {
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+        idleTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
             guard !self.closed else { return }
             let idle = Double((NIODeadline.now() - self.lastClientActivity).nanoseconds) / 1e9
             if self.session.inputMode == .none || idle < self.limits.idleTimeout {

@@ -1,9 +1,13 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// The open client sessions, so that shutdown can tell each one to finish and count what is left.
 final class SessionRegistry: Sendable {
     private let channels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    /// Session handlers not yet freed. At rest it equals `count`; a handler that outlives its
+    /// connection is a leak (a test holds it to zero).
+    let handlersAlive = Atomic<Int>(0)
 
     func add(_ channel: Channel) {
         channels.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
