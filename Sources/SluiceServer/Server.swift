@@ -51,10 +51,16 @@ public final class SluiceServer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
         let registry = SessionRegistry()
+        let settings = NIOLockedValueBox((configuration, Self.sessionConfiguration(configuration)))
+        let clocks = SessionClocks(group: group) {
+            let current = settings.withLockedValue { $0.0 }
+            return SessionClock.interval(for: [current.limits.idleTimeout, current.upstreamTimeouts.connect,
+                                               current.upstreamTimeouts.command, current.upstreamTimeouts.endOfData])
+        }
         let environment = SessionEnvironment(
-            settings: NIOLockedValueBox((configuration, Self.sessionConfiguration(configuration))),
+            settings: settings,
             upstreamAddress: upstreamAddress,
-            pool: pool, registry: registry, logger: logger,
+            pool: pool, registry: registry, clocks: clocks, logger: logger,
             greylistStore: configuration.greylistStore, clock: configuration.clock)
         if !configuration.implicitTLS.isEmpty && configuration.tls == nil {
             throw ServerError.tlsNotConfigured(configuration.implicitTLS.first!)

@@ -13,6 +13,8 @@ struct SessionEnvironment: Sendable {
     let upstreamAddress: SocketAddress
     let pool: NIOThreadPool
     let registry: SessionRegistry
+    /// Each event loop's session timeouts.
+    let clocks: SessionClocks
     let logger: Logger
     /// Where greylisting state lives (nil: no rule greylists).
     let greylistStore: (any GreylistStore)?

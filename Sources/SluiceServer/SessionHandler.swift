@@ -53,9 +53,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var upstream: Channel?
     var upstreamUsable = true
     var quitSentUpstream = false
-    var upstreamTimer: Scheduled<Void>?
-    var idleTimer: Scheduled<Void>?
+    /// When the upstream's reply is overdue (nil: nothing awaited). `SessionClock` checks it.
+    var upstreamDeadline: NIODeadline?
     var lastClientActivity = NIODeadline.now()
+    var clock: SessionClock?
+    /// This session's place in its clock's list.
+    var clockSlot: Int?
 
     var pendingRead = false
     var processing = false
@@ -98,7 +101,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                                 tlsActive: listener.implicitTLS, tlsRequired: listener.tlsRequired)
         environment.registry.add(context.channel)
         logger.info("\(sessionID): connect from [\(clientAddress)]:\(remote?.port ?? 0)")
-        armIdleTimer(after: limits.idleTimeout)
+        clock = environment.clocks.clock(of: eventLoop)
+        clock?.add(self)
         perform(session.start())
         flush()
         context.fireChannelActive()
@@ -106,6 +110,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        clock?.remove(self)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -156,8 +161,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func upstreamReplied(_ reply: SMTPReply) {
         guard upstreamUsable else { return }
-        upstreamTimer?.cancel()
-        upstreamTimer = nil
+        upstreamDeadline = nil
         if negotiation.isActive { return negotiate(negotiation.replied(reply)) }
         perform(session.upstreamReplied(reply))
         process()
@@ -166,8 +170,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func upstreamFailed(_ failure: UpstreamFailure) {
         guard upstreamUsable else { return }
         upstreamUsable = false
-        upstreamTimer?.cancel()
-        upstreamTimer = nil
+        upstreamDeadline = nil
         upstream = nil
         if !closed { logger.warning("\(sessionID): upstream \(configuration.upstream) failed: \(failure)") }
         perform(session.upstreamFailed(failure))
@@ -359,8 +362,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func close() {
         guard !closed else { return }
         closed = true
-        idleTimer?.cancel()
-        upstreamTimer?.cancel()
+        upstreamDeadline = nil
+        clock?.remove(self)
         spool?.release()
         spool = nil
         if let upstream, upstreamUsable {
@@ -384,32 +387,31 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
     }
 
-    // MARK: Timers
+    // MARK: Timeouts
 
     func armUpstreamTimer(after seconds: Double) {
-        upstreamTimer?.cancel()
-        upstreamTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
-            guard let upstream = self.upstream else { return self.upstreamFailed(.timedOut) }
-            self.upstreamFailed(.timedOut)
-            upstream.close(promise: nil)
-        }
+        upstreamDeadline = .now() + .nanoseconds(Int64(seconds * 1e9))
     }
 
-    /// One timer per session: on firing it checks when the client last sent anything.
-    func armIdleTimer(after seconds: Double) {
-        idleTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
-            guard !self.closed else { return }
-            let idle = Double((NIODeadline.now() - self.lastClientActivity).nanoseconds) / 1e9
-            if self.session.inputMode == .none || idle < self.limits.idleTimeout {
-                // Waiting on the upstream (its own timeouts apply), or the client spoke meanwhile.
-                let remaining = self.session.inputMode == .none ? self.limits.idleTimeout : self.limits.idleTimeout - idle
-                return self.armIdleTimer(after: max(remaining, 0.01))
-            }
-            self.logger.info("\(self.sessionID): idle timeout after \(Int(idle))s")
-            self.perform(self.session.clientTimedOut())
-            self.flush()
+    /// Called by the session clock on every tick: the upstream's reply overdue, or the client idle
+    /// too long (the idle time counts only while the session waits on the client).
+    func checkDeadlines(now: NIODeadline) {
+        guard !closed else { return }
+        if let deadline = upstreamDeadline, now >= deadline {
+            let upstream = self.upstream
+            upstreamFailed(.timedOut)
+            upstream?.close(promise: nil)
+            return
+        }
+        if session.inputMode == .none {
+            lastClientActivity = now
+            return
+        }
+        let idle = Double((now - lastClientActivity).nanoseconds) / 1e9
+        if idle >= limits.idleTimeout {
+            logger.info("\(sessionID): idle timeout after \(Int(idle))s")
+            perform(session.clientTimedOut())
+            flush()
         }
     }
-
-
 }
