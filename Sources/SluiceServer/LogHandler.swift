@@ -27,23 +27,17 @@ public struct SluiceLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = Self.timestamp()
-        line += " "
-        line += event.level.rawValue
-        line += " "
-        line += event.message.description
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        if !merged.isEmpty {
-            line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        var suffix = ""
+        if !metadata.isEmpty || !(event.metadata?.isEmpty ?? true) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            suffix = " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        line += "\n"
-        LogWriter.shared.append(line)
+        LogWriter.shared.append(level: event.level.rawValue, message: event.message.description, suffix: suffix)
     }
 
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
+    /// `2026-11-24T04:09:26Z` for a time in seconds since 1970.
+    static func timestamp(seconds: Int) -> String {
+        var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
@@ -57,20 +51,42 @@ public final class LogWriter: Sendable {
     public static let shared = LogWriter()
 
     private let queue = DispatchQueue(label: "sluice.log")
-    private let pending = NIOLockedValueBox<(text: String, scheduled: Bool, dropped: Int)>(("", false, 0))
+    private let pending = NIOLockedValueBox(State())
+
+    private struct State {
+        var text = ""
+        var scheduled = false
+        var dropped = 0
+        /// The timestamp of the current second, formatted once.
+        var second = 0
+        var stamp = ""
+    }
     /// Log text held while stderr is slow; beyond it lines are dropped (and counted), never buffered without bound.
     static let limit = 4 * 1024 * 1024
 
-    func append(_ line: String) {
+    /// Adds `<timestamp> <level> <message><suffix>` as one line.
+    func append(level: String, message: String, suffix: String = "") {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
         let schedule = pending.withLockedValue { state -> Bool in
-            if state.text.utf8.count + line.utf8.count > Self.limit {
+            if state.text.utf8.count + message.utf8.count + suffix.utf8.count + 32 > Self.limit {
                 state.dropped += 1
             } else {
                 if state.dropped > 0 {
                     state.text += "(\(state.dropped) log line(s) dropped: stderr too slow)\n"
                     state.dropped = 0
                 }
-                state.text += line
+                if now.tv_sec != state.second || state.stamp.isEmpty {
+                    state.second = now.tv_sec
+                    state.stamp = SluiceLogHandler.timestamp(seconds: now.tv_sec)
+                }
+                state.text += state.stamp
+                state.text += " "
+                state.text += level
+                state.text += " "
+                state.text += message
+                state.text += suffix
+                state.text += "\n"
             }
             if state.scheduled { return false }
             state.scheduled = true

@@ -21,6 +21,7 @@ final class MessageSpool {
     private let pool: NIOThreadPool
     private let eventLoop: EventLoop
     private var memory: ByteBuffer
+    private let allocator: ByteBufferAllocator
     private var descriptor: CInt?
     private var writeChain: EventLoopFuture<Void>?
     private var fileSize = 0
@@ -38,11 +39,24 @@ final class MessageSpool {
         self.pool = pool
         self.eventLoop = eventLoop
         self.memory = allocator.buffer(capacity: 0)
+        self.allocator = allocator
     }
 
     var isOnDisk: Bool { writeChain != nil }
     /// True while more than `threshold` octets wait to be written to disk: stop reading the client.
     var isCongested: Bool { backlog > threshold }
+
+    /// Lets `fill` write up to `count` octets of content: straight into the memory buffer while the
+    /// message fits there (no copy), else into a chunk that is then appended.
+    func append<Result>(atMost count: Int, _ fill: (inout ByteBuffer) -> Result) -> Result {
+        if writeChain == nil, !failed, !released, memory.readableBytes + count <= threshold {
+            return fill(&memory)
+        }
+        var chunk = allocator.buffer(capacity: count)
+        let result = fill(&chunk)
+        append(chunk)
+        return result
+    }
 
     /// Adds message content (wire form).
     func append(_ chunk: ByteBuffer) {

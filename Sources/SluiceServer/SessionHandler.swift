@@ -43,6 +43,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var clientAddress = "unknown"
 
     var input = ByteBuffer()
+    private static let noInput = ByteBuffer()
     var output = ByteBuffer()
     var framer: CommandLineFramer
     var decoder: DataDecoder?
@@ -93,7 +94,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         allocator = context.channel.allocator
         input = allocator.buffer(capacity: 0)
         output = allocator.buffer(capacity: 0)
-        let remote = context.remoteAddress
+        let remote = context.channel.remoteAddress // cached by NIO (the context's asks the kernel)
         if let remote {
             clientAddress = remote.ipAddress ?? "\(remote)"
         }
@@ -124,7 +125,11 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         var incoming = unwrapInboundIn(data)
         lastClientActivity = .now()
         guard !closed else { return }
-        input.writeBuffer(&incoming)
+        if input.readableBytes == 0 {
+            input = incoming // nothing waiting: take the read buffer as it is, no copy
+        } else {
+            input.writeBuffer(&incoming)
+        }
         process()
     }
 
@@ -238,10 +243,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 }
             case .data:
                 guard input.readableBytes > 0, var decoder, let spool else { break loop }
-                var chunk = allocator.buffer(capacity: input.readableBytes)
-                let finished = decoder.decode(&input, into: &chunk)
+                let finished = spool.append(atMost: 2 * input.readableBytes + 4) { decoder.decode(&input, into: &$0) }
                 self.decoder = decoder
-                spool.append(chunk)
                 if finished {
                     perform(session.dataFinished(size: decoder.size, fault: decoder.fault))
                 } else if spool.failed {
@@ -249,7 +252,11 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 }
             }
         }
-        if input.readerIndex > 4096 { input.discardReadBytes() }
+        if input.readableBytes == 0 {
+            input = Self.noInput // hand the read buffer back to NIO's pool
+        } else if input.readerIndex > 4096 {
+            input.discardReadBytes()
+        }
         flush()
         resumeReadingIfPossible()
     }
@@ -322,7 +329,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func flush() {
         guard output.readableBytes > 0, let context else { return }
         context.writeAndFlush(wrapOutboundOut(output), promise: nil)
-        output = allocator.buffer(capacity: 0)
+        // Usually written at once: the storage is ours again and is reused (else copy-on-write).
+        output.clear()
     }
 
     func sendUpstream(_ command: SMTPCommand) {
