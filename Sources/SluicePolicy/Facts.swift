@@ -37,6 +37,12 @@ public struct Facts: Hashable, Sendable {
         self.client = IPAddress(clientText)
     }
 
+    /// With the client's address already parsed (a session parses it once).
+    public init(clientText: String, client: IPAddress?) {
+        self.clientText = clientText
+        self.client = client
+    }
+
     /// Adds what the content stages look at, from the message in wire form: the header fields
     /// (unfolded) and the body window with dot-stuffing removed. Returns the parsed header block.
     @discardableResult

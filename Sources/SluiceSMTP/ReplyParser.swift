@@ -31,23 +31,27 @@ public struct ReplyParser: Sendable {
             }
             let length = lf - buffer.readerIndex
             if length > maxLineLength { throw .lineTooLong }
-            var line = buffer.readSlice(length: length + 1)!
-            var bytes = line.readBytes(length: length)!
-            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-            if let reply = try accept(bytes) { return reply }
+            let end = length > 0 && buffer.getInteger(at: lf - 1, as: UInt8.self) == UInt8(ascii: "\r") ? length - 1 : length
+            let reply = try buffer.withUnsafeReadableBytes { bytes throws(Error) in
+                try accept(UnsafeRawBufferPointer(rebasing: bytes[..<end]))
+            }
+            buffer.moveReaderIndex(forwardBy: length + 1)
+            if let reply { return reply }
         }
     }
 
-    private mutating func accept(_ bytes: [UInt8]) throws(Error) -> SMTPReply? {
-        guard bytes.count >= 3, bytes[0...2].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let value = Int(String(decoding: bytes[0...2], as: UTF8.self)), (200...599).contains(value)
-        else { throw .malformed(String(decoding: bytes.prefix(64), as: UTF8.self)) }
+    private mutating func accept(_ bytes: UnsafeRawBufferPointer) throws(Error) -> SMTPReply? {
+        guard bytes.count >= 3, bytes[0...2].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw .malformed(String(decoding: bytes.prefix(64), as: UTF8.self))
+        }
+        let value = Int(bytes[0] - 0x30) * 100 + Int(bytes[1] - 0x30) * 10 + Int(bytes[2] - 0x30)
+        guard (200...599).contains(value) else { throw .malformed(String(decoding: bytes.prefix(64), as: UTF8.self)) }
         if let code, code != value { throw .codeChangedWithinReply }
         let separator = bytes.count > 3 ? bytes[3] : UInt8(ascii: " ")
         guard separator == UInt8(ascii: " ") || separator == UInt8(ascii: "-") else {
             throw .malformed(String(decoding: bytes.prefix(64), as: UTF8.self))
         }
-        let text = bytes.count > 4 ? String(decoding: bytes[4...], as: UTF8.self) : ""
+        let text = bytes.count > 4 ? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[4...]), as: UTF8.self) : ""
         lines.append(text)
         if separator == UInt8(ascii: "-") {
             if lines.count >= maxLines { throw .tooManyLines }

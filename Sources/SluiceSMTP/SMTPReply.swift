@@ -37,8 +37,10 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
 
     /// The wire form: `250-first\r\n250 last\r\n`.
     public func write(into buffer: inout ByteBuffer) {
+        let digits = (UInt8(ascii: "0") + UInt8(code / 100), UInt8(ascii: "0") + UInt8(code / 10 % 10),
+                      UInt8(ascii: "0") + UInt8(code % 10))
         for (index, line) in lines.enumerated() {
-            buffer.writeString(String(code))
+            buffer.writeMultipleIntegers(digits.0, digits.1, digits.2)
             if line.isEmpty && index == lines.count - 1 {
                 buffer.writeStaticString("\r\n")
                 continue

@@ -47,16 +47,21 @@ public struct TraceHeader: Sendable {
 
     /// A HELO argument may hold anything printable; keep the header one well-formed field.
     static func sanitized(_ value: String) -> String {
-        String(value.unicodeScalars.prefix(255).map { $0.value < 32 || $0 == "(" || $0 == ")" || $0 == ";" ? "_" : Character($0) })
+        let clean = value.utf8.count <= 255 && value.utf8.allSatisfy {
+            $0 >= 32 && $0 != UInt8(ascii: "(") && $0 != UInt8(ascii: ")") && $0 != UInt8(ascii: ";")
+        }
+        if clean { return value } // the usual case: nothing to replace, no copy
+        return String(value.unicodeScalars.prefix(255).map { $0.value < 32 || $0 == "(" || $0 == ")" || $0 == ";" ? "_" : Character($0) })
     }
+
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     static func rfc5322Date(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var c = tm()
         gmtime_r(&seconds, &c)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(days[Int(c.tm_wday)]), \(c.tm_mday) \(months[Int(c.tm_mon)]) \(c.tm_year + 1900) \(two(c.tm_hour)):\(two(c.tm_min)):\(two(c.tm_sec)) +0000"
+        return "\(Self.days[Int(c.tm_wday)]), \(c.tm_mday) \(Self.months[Int(c.tm_mon)]) \(c.tm_year + 1900) \(two(c.tm_hour)):\(two(c.tm_min)):\(two(c.tm_sec)) +0000"
     }
 }

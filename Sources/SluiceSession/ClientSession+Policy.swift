@@ -13,7 +13,7 @@ extension ClientSession {
 
     /// The facts every stage shares; callers add the stage's own.
     func baseFacts(_ phase: Phase) -> Facts {
-        var facts = Facts(clientText: clientAddress)
+        var facts = Facts(clientText: clientAddress, client: clientIP)
         facts.clientName = clientName
         facts.tls = tlsActive
         facts.authUser = authUser
@@ -29,10 +29,11 @@ extension ClientSession {
     }
 
     /// Runs `stage`'s rules and turns the verdict into a decision (with the log notes it produced).
-    mutating func decide(_ stage: Stage, _ facts: Facts) -> StageDecision {
+    /// The facts are built only when a rule (or relay hygiene, at RCPT) looks at them.
+    mutating func decide(_ stage: Stage, _ facts: (ClientSession) -> Facts) -> StageDecision {
         let ruleSet = configuration.ruleSet
         guard ruleSet.hasRules(for: stage) || stage == .rcpt else { return .relay(tags: [], discard: false, log: []) }
-        let outcome = ruleSet.evaluate(stage, facts)
+        let outcome = ruleSet.evaluate(stage, facts(self))
         let notes = Self.notes(stage, outcome)
         let log: [SessionAction] = notes.isEmpty ? [] : [.policy(notes)]
         switch outcome.verdict {
@@ -143,7 +144,7 @@ extension ClientSession {
 
     private mutating func connectStage() -> [SessionAction] {
         guard state == .awaitingGreeting else { return [] }
-        switch decide(.connect, baseFacts(.fresh)) {
+        switch decide(.connect, { $0.baseFacts(.fresh) }) {
         case .relay(let tags, let discard, let log):
             sessionTags.formUnion(tags)
             sessionDiscard = sessionDiscard || discard

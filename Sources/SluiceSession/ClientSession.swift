@@ -64,6 +64,8 @@ public struct ClientSession: Sendable {
     var closeAfterReply = false
     /// The client's address as text (for rules and the trace header).
     public let clientAddress: String
+    /// `clientAddress` parsed once, for the rules.
+    let clientIP: IPAddress?
     /// The client's reverse DNS name, when rules asked for it and it was found.
     var clientName: String?
     var resolvingName = false
@@ -88,6 +90,7 @@ public struct ClientSession: Sendable {
                 tlsRequired: Bool = false) {
         self.configuration = configuration
         self.clientAddress = clientAddress
+        self.clientIP = IPAddress(clientAddress)
         self.tlsActive = tlsActive
         self.tlsRequired = tlsRequired
     }
@@ -168,9 +171,11 @@ public struct ClientSession: Sendable {
         switch command {
         case .helo(let name), .ehlo(let name):
             let greeting = Greeting(name: name, extended: { if case .ehlo = command { return true } else { return false } }())
-            var facts = baseFacts(.fresh)
-            facts.helo = name
-            switch decide(.helo, facts) {
+            switch decide(.helo, { session in
+                var facts = session.baseFacts(.fresh)
+                facts.helo = name
+                return facts
+            }) {
             case .answer(let actions): return actions
             case .greylist(let tags, let log): // only possible at rcpt and data (refused at load)
                 sessionTags.formUnion(tags)
@@ -188,10 +193,12 @@ public struct ClientSession: Sendable {
             case .greeted:
                 if tlsRequired && !tlsActive { return error(.tlsRequired) }
                 if let size = parameters.size, size > messageSizeLimit { return error(.declaredSizeTooBig) }
-                var facts = baseFacts(phase)
-                facts.sender = path
-                facts.size = parameters.size
-                switch decide(.mail, facts) {
+                switch decide(.mail, { session in
+                    var facts = session.baseFacts(phase)
+                    facts.sender = path
+                    facts.size = parameters.size
+                    return facts
+                }) {
                 case .answer(let actions): return actions
                 case .greylist(let tags, let log): // only possible at rcpt and data (refused at load)
                     return log + forward(command, phase, .mail(path, parameters, tags: tags, discard: sessionDiscard))
@@ -207,9 +214,11 @@ public struct ClientSession: Sendable {
                 state = .ready(.transaction(greeting, transaction))
                 return error(.tooManyRecipients)
             }
-            var facts = baseFacts(phase)
-            facts.recipient = path
-            switch decide(.rcpt, facts) {
+            switch decide(.rcpt, { session in
+                var facts = session.baseFacts(phase)
+                facts.recipient = path
+                return facts
+            }) {
             case .answer(let actions):
                 if case .ready(.transaction(let greeting, var transaction)) = state {
                     transaction.refusedRecipients += 1
@@ -240,7 +249,7 @@ public struct ClientSession: Sendable {
                 return countError(Greylist.reply(retryAfter, settings: configuration.greylist))
             }
             var dataTransaction = transaction
-            switch decide(.data, baseFacts(phase)) {
+            switch decide(.data, { $0.baseFacts(phase) }) {
             case .answer(let actions): return actions
             case .greylist(let tags, let log):
                 dataTransaction.tags.formUnion(tags)
