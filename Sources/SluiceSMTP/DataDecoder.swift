@@ -77,8 +77,7 @@ public struct DataDecoder: Sendable {
                 case .inLine:
                     // Fast path: skip to the next CR or LF in one tight loop.
                     if byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") {
-                        var end = index + 1
-                        while end < bytes.count, bytes[end] != UInt8(ascii: "\r"), bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                        var end = Self.nextLineBreak(in: bytes, from: index + 1)
                         lineLength += end - index
                         if lineLength > maxLineLength { raise(.lineTooLong) }
                         index = end
@@ -166,6 +165,25 @@ public struct DataDecoder: Sendable {
         }
         input.moveReaderIndex(forwardBy: consumed)
         return finished
+    }
+
+    /// The index of the first CR or LF at or after `start` (or `bytes.count`), eight octets at a time.
+    @inline(__always)
+    static func nextLineBreak(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = start
+        if let base = bytes.baseAddress {
+            while index + 8 <= bytes.count {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let cr = word ^ (ones &* 0x0D), lf = word ^ (ones &* 0x0A)
+                // A zero octet in `cr` or `lf` marks a CR or an LF (the classic "has zero byte" test).
+                if ((cr &- ones) & ~cr | (lf &- ones) & ~lf) & highs != 0 { break }
+                index += 8
+            }
+        }
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\r"), bytes[index] != UInt8(ascii: "\n") { index += 1 }
+        return index
     }
 
     private mutating func raise(_ fault: Fault) {

@@ -45,6 +45,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var input = ByteBuffer()
     private static let noInput = ByteBuffer()
     var output = ByteBuffer()
+    var upstreamOutput = ByteBuffer()
     var framer: CommandLineFramer
     var decoder: DataDecoder?
     var spool: MessageSpool?
@@ -336,11 +337,11 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func sendUpstream(_ command: SMTPCommand) {
         guard let upstream else { return }
         if command == .quit { quitSentUpstream = true }
-        let line = command.wireLine
-        var buffer = upstream.allocator.buffer(capacity: line.utf8.count + 2)
-        buffer.writeString(line)
-        buffer.writeStaticString("\r\n")
-        upstream.writeAndFlush(buffer, promise: nil)
+        // One buffer for every command: written at once as a rule, so its storage comes back for reuse.
+        upstreamOutput.clear()
+        upstreamOutput.writeString(command.wireLine)
+        upstreamOutput.writeStaticString("\r\n")
+        upstream.writeAndFlush(upstreamOutput, promise: nil)
     }
 
     func sendMessage(greeting: Greeting, transaction: Transaction, edits: [HeaderEdit]) {
@@ -388,6 +389,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         closing?.close(promise: nil)
         upstream = nil
         guard let context else { return }
+        guard output.readableBytes > 0 else { return context.close(promise: nil) }
         let pending = output
         output = allocator.buffer(capacity: 0)
         context.writeAndFlush(wrapOutboundOut(pending)).assumeIsolated().whenComplete { _ in

@@ -67,6 +67,18 @@ private func decode(_ input: String, policy: BareLineEndingPolicy = .reject, max
         #expect(full.content.isEmpty || !full.content.contains("\n.\n"))
     }
 
+    /// Long lines are scanned eight octets at a time: a line break in any position of a word is found.
+    @Test(arguments: 0..<24)
+    func lineBreaksAreFoundAtEveryOffsetOfALongLine(offset: Int) {
+        let before = String(repeating: "x", count: 17 + offset), after = String(repeating: "y", count: 23)
+        let clean = decode("\(before)\r\n\(after)\r\n.\r\n")
+        #expect(clean.finished && clean.fault == nil && clean.content == "\(before)\r\n\(after)\r\n")
+        #expect(decode("\(before)\n\(after)\r\n.\r\n").fault == .bareLF)
+        #expect(decode("\(before)\r\(after)\r\n.\r\n").fault == .bareCR)
+        let smuggled = decode("\(before)\n.\r\n\(after)\r\n.\r\n")
+        #expect(smuggled.fault == .bareLF && smuggled.rest.isEmpty, "<LF>.<CRLF> mid-message never ends it")
+    }
+
     @Test func bareLFBeforeDotIsNotEndOfData() {
         let result = decode("line\n.\n")
         #expect(!result.finished)
