@@ -25,12 +25,13 @@ public enum CommandParser {
         }
         let rest = verbEnd < bytes.count ? Array(bytes[(verbEnd + 1)...]) : []
         let argument = trimmed(rest)
-        let argumentText: String? = argument.isEmpty ? nil : String(decoding: argument, as: UTF8.self)
+        // Built only for the verbs that take free text (MAIL and RCPT are parsed from the bytes).
+        var argumentText: String? { argument.isEmpty ? nil : String(decoding: argument, as: UTF8.self) }
 
         switch verb {
         case "HELO", "EHLO":
             guard let domain = argumentText else { throw Error("\(verb) requires a domain or address literal") }
-            guard !domain.contains(" ") else { throw Error("\(verb) takes one domain or address literal") }
+            guard !domain.utf8.contains(UInt8(ascii: " ")) else { throw Error("\(verb) takes one domain or address literal") }
             return verb == "HELO" ? .helo(domain) : .ehlo(domain)
         case "MAIL":
             var cursor = Cursor(rest)
@@ -43,7 +44,7 @@ public enum CommandParser {
             let path = try cursor.forwardPath()
             return .rcpt(path, try cursor.parameters())
         case "DATA", "RSET", "QUIT", "STARTTLS":
-            guard argumentText == nil else { throw Error("\(verb) takes no arguments") }
+            guard argument.isEmpty else { throw Error("\(verb) takes no arguments") }
             switch verb {
             case "DATA": return .data
             case "RSET": return .rset

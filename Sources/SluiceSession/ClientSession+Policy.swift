@@ -42,12 +42,12 @@ extension ClientSession {
         case .discard:
             return .relay(tags: outcome.tags, discard: true, log: log)
         case .reject(let reply), .tempfail(let reply):
-            return .answer(log + countError(reply))
+            return .answer(log.then(countError(reply)))
         case .greylist:
             return .greylist(tags: outcome.tags, log: log)
         case .disconnect(let reply):
             state = .closed
-            return .answer(log + [.reply(reply), .close])
+            return .answer(log.then([.reply(reply), .close]))
         }
     }
 
@@ -148,9 +148,9 @@ extension ClientSession {
         case .relay(let tags, let discard, let log):
             sessionTags.formUnion(tags)
             sessionDiscard = sessionDiscard || discard
-            return log + [.connectUpstream]
+            return log.then([.connectUpstream])
         case .greylist(_, let log): // only possible at rcpt and data (refused at load)
-            return log + [.connectUpstream]
+            return log.then([.connectUpstream])
         case .answer(let actions):
             // Refused before any upstream exists: the reply, then close.
             state = .closed
@@ -177,19 +177,19 @@ extension ClientSession {
         case .greylist: return refuse(Greylist.reply(configuration.greylist.delay, settings: configuration.greylist), .failed)
         case .disconnect(let reply):
             state = .closed
-            return log + [.discardMessage, .reply(reply), .close]
+            return log.then([.discardMessage, .reply(reply), .close])
         case .discard:
             transaction.discard = true
             state = .inspecting(greeting, transaction, size: size)
-            return log + finishDiscarded()
+            return log.then(finishDiscarded())
         case .proceed, .accept:
             if transaction.discard || sessionDiscard {
-                return log + finishDiscarded()
+                return log.then(finishDiscarded())
             }
             transaction.tags.formUnion(outcome.stages.flatMap { $0.1.tags })
             pendingEdits = outcome.headerEdits
             state = .awaitingDataReply(greeting, transaction, size: size)
-            return log + [.forward(.data, .command)]
+            return log.then([.forward(.data, .command)])
         }
     }
 

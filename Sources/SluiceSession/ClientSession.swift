@@ -179,11 +179,11 @@ public struct ClientSession: Sendable {
             case .answer(let actions): return actions
             case .greylist(let tags, let log): // only possible at rcpt and data (refused at load)
                 sessionTags.formUnion(tags)
-                return log + forward(command, phase, .helo(greeting))
+                return log.then(forward(command, phase, .helo(greeting)))
             case .relay(let tags, let discard, let log):
                 sessionTags.formUnion(tags)
                 sessionDiscard = sessionDiscard || discard
-                return log + forward(command, phase, .helo(greeting))
+                return log.then(forward(command, phase, .helo(greeting)))
             }
 
         case .mail(let path, let parameters):
@@ -201,9 +201,9 @@ public struct ClientSession: Sendable {
                 }) {
                 case .answer(let actions): return actions
                 case .greylist(let tags, let log): // only possible at rcpt and data (refused at load)
-                    return log + forward(command, phase, .mail(path, parameters, tags: tags, discard: sessionDiscard))
+                    return log.then(forward(command, phase, .mail(path, parameters, tags: tags, discard: sessionDiscard)))
                 case .relay(let tags, let discard, let log):
-                    return log + forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard))
+                    return log.then(forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard)))
                 }
             }
 
@@ -229,13 +229,13 @@ public struct ClientSession: Sendable {
                 var transaction = transaction
                 transaction.tags.formUnion(tags)
                 transaction.discard = transaction.discard || discard
-                return log + forward(command, .transaction(greeting, transaction), .rcpt(path))
+                return log.then(forward(command, .transaction(greeting, transaction), .rcpt(path)))
             case .greylist(let tags, let log):
                 var transaction = transaction
                 transaction.tags.formUnion(tags)
-                guard let key = greylistKey(transaction, path) else { return log + forward(command, .transaction(greeting, transaction), .rcpt(path)) }
+                guard let key = greylistKey(transaction, path) else { return log.then(forward(command, .transaction(greeting, transaction), .rcpt(path))) }
                 state = .awaitingGreylist(greeting, transaction, .rcpt(command, path))
-                return log + [.checkGreylist([key])]
+                return log.then([.checkGreylist([key])])
             }
 
         case .data:
@@ -255,12 +255,12 @@ public struct ClientSession: Sendable {
                 dataTransaction.tags.formUnion(tags)
                 let keys = dataTransaction.recipients.compactMap { greylistKey(dataTransaction, $0) }
                 state = .awaitingGreylist(greeting, dataTransaction, .data)
-                return log + [.checkGreylist(keys)]
+                return log.then([.checkGreylist(keys)])
             case .relay(let tags, let discard, let log):
                 dataTransaction.tags.formUnion(tags)
                 dataTransaction.discard = dataTransaction.discard || discard
                 state = .receivingData(greeting, dataTransaction)
-                return log + [.reply(.startMailInput), .receiveData]
+                return log.then([.reply(.startMailInput), .receiveData])
             }
 
         case .rset:

@@ -142,3 +142,10 @@ public enum SessionAction: Hashable, Sendable {
     /// Flush replies and close the client and the upstream connections.
     case close
 }
+
+extension Array where Element == SessionAction {
+    /// These actions, then `next`: no new array when there are none before (the usual case: no log notes).
+    func then(_ next: [SessionAction]) -> [SessionAction] {
+        isEmpty ? next : self + next
+    }
+}
