@@ -61,7 +61,8 @@ run: deps
 bench:
 	@$(MAKE) --no-print-directory deps EXTRA_PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build -c release
-	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice bash Benchmarks/run.sh
+	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \
+	  GLUE_BIN=$$($(SWIFT) build -c release --show-bin-path)/GlueBench bash Benchmarks/run.sh
 	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \
 	  RULEBENCH_BIN=$$($(SWIFT) build -c release --show-bin-path)/RuleBench bash Benchmarks/rules.sh
 	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \

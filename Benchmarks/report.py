@@ -13,7 +13,7 @@ import json
 import statistics
 import sys
 
-TARGETS = [("direct", "smtp-sink direct"), ("haproxy", "haproxy (tcp)"), ("sluice", "Sluice")]
+TARGETS = [("direct", "smtp-sink direct"), ("haproxy", "haproxy (tcp)"), ("glue", "NIO byte glue"), ("sluice", "Sluice")]
 
 
 def fnum(x, digits=0):
@@ -84,7 +84,8 @@ def throughput(tsv, meta_path):
             spread = fnum(max(ok) / min(ok), 2) if len(ok) > 1 else ""
             out.append(f"| {s} | {label} msgs/s | " + " | ".join(cells) + f" | **{fnum(med(vals))}** | {spread} |")
         for num, den, label in (("sluice", "haproxy", "Sluice/haproxy"), ("sluice", "direct", "Sluice/direct"),
-                                ("haproxy", "direct", "haproxy/direct")):
+                                ("haproxy", "direct", "haproxy/direct"), ("glue", "haproxy", "NIO glue/haproxy"),
+                                ("sluice", "glue", "Sluice/NIO glue")):
             if not any(k == num for k, _ in targets) or not any(k == den for k, _ in targets):
                 continue
             ratios = []

@@ -13,6 +13,8 @@
 #   SLUICE_BENCH_CONFIG=0 do not pass --config with `limit message-size` (passed by default when
 #                         `sluice run --help` lists --config, so the 100 MiB message is accepted)
 #   SKIP_SLUICE=1         skip the Sluice target and the memory measurements
+#   GLUE_BIN              GlueBench executable: adds a minimal SwiftNIO byte glue as a fourth target,
+#                         the floor any NIO proxy stands on (make bench sets it)
 #   HAPROXY_THREADS       haproxy nbthread (default: SLUICE_THREADS, so both proxies get the same cores)
 #   BENCH_ROUNDS          rounds (default 3; --quick 1)
 #   BENCH_MESSAGES        messages per smtp-source run (default 10000; --quick 1000)
@@ -27,7 +29,7 @@
 #   BENCH_OUT_DIR         where reports go (default <repo>/bench-results)
 set -euo pipefail
 
-usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 QUICK=0
 for arg in "$@"; do
@@ -246,6 +248,17 @@ start_sluice() {  # fresh Sluice instance with its own port, spool dir and log
 TARGETS=(direct haproxy)
 declare -A PORT_OF=([direct]=$SINK_PORT [haproxy]=$HAPROXY_PORT)
 declare -A PID_OF=([direct]=$SINK_PID [haproxy]=$HAPROXY_PID)
+if [[ -n ${GLUE_BIN:-} ]]; then
+    GLUE_PORT=$(free_port)
+    "$GLUE_BIN" "$GLUE_PORT" "$SINK_PORT" "$SLUICE_THREADS" >"$TMP/glue.log" 2>&1 &
+    GLUE_PID=$!
+    PIDS+=("$GLUE_PID")
+    wait_port "$GLUE_PORT" "$GLUE_PID" 10 || { cat "$TMP/glue.log" >&2; die "GlueBench did not start"; }
+    log "NIO byte glue pid $GLUE_PID on 127.0.0.1:$GLUE_PORT ($SLUICE_THREADS event loop(s))"
+    TARGETS+=(glue)
+    PORT_OF[glue]=$GLUE_PORT
+    PID_OF[glue]=$GLUE_PID
+fi
 SLUICE_DESC="skipped (SKIP_SLUICE=1)"
 if [[ $SKIP_SLUICE != 1 ]]; then
     start_sluice

@@ -3,7 +3,8 @@
 import NIOCore
 import NIOPosix
 
-final class Glue: ChannelInboundHandler {
+/// Used only on its channel's event loop (both channels of a pair share one loop).
+final class Glue: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     var peer: Channel?
@@ -40,7 +41,6 @@ let server = try ServerBootstrap(group: group)
     .childChannelInitializer { client in
         let clientGlue = Glue()
         let upstreamGlue = Glue()
-        clientGlue.peer = nil
         upstreamGlue.peer = client
         return client.pipeline.addHandler(clientGlue).flatMap {
             ClientBootstrap(group: client.eventLoop)
