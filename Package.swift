@@ -53,6 +53,10 @@ let package = Package(
         .executableTarget(name: "RuleBench", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP", "CPCRE2"],
                           path: "Benchmarks/RuleBench"),
         .executableTarget(name: "GreyBench", dependencies: ["SluiceStore", "SluicePolicy"], path: "Benchmarks/GreyBench"),
+        // The pure per-message work of a session (parsers, state machine, decoder), without sockets.
+        .executableTarget(name: "SessionBench", dependencies: [
+            "SluiceSMTP", "SluiceSession", .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Benchmarks/SessionBench"),
         // A minimal NIO byte glue: the floor any SwiftNIO proxy stands on.
         .executableTarget(name: "GlueBench", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

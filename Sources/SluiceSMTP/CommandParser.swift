@@ -11,15 +11,19 @@ public enum CommandParser {
     }
 
     public static func parse(_ line: some Collection<UInt8>) throws(Error) -> SMTPCommand {
-        let bytes = Array(line)
+        var bytes = Array(line)
         // Commands are almost always ASCII: validate UTF-8 only when a byte says it is needed.
         if !bytes.allSatisfy({ $0 < 0x80 }) {
             guard String(validating: bytes, as: UTF8.self) != nil else { throw Error("invalid UTF-8 in command") }
         }
         let verbEnd = bytes.firstIndex(of: UInt8(ascii: " ")) ?? bytes.count
-        let verb = bytes[..<verbEnd].allSatisfy({ $0 < 0x80 })
-            ? String(decoding: bytes[..<verbEnd].lazy.map { isAlpha($0) ? $0 & 0xDF : $0 }, as: UTF8.self)
-            : String(decoding: bytes[..<verbEnd], as: UTF8.self).uppercased()
+        let verb: String
+        if bytes[..<verbEnd].allSatisfy({ $0 < 0x80 }) {
+            for i in 0..<verbEnd where isAlpha(bytes[i]) { bytes[i] &= 0xDF } // ASCII upper case, in place
+            verb = String(decoding: bytes[..<verbEnd], as: UTF8.self)
+        } else {
+            verb = String(decoding: bytes[..<verbEnd], as: UTF8.self).uppercased()
+        }
         guard !verb.isEmpty, verb.utf8.allSatisfy({ isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "-") }) else {
             return .unknown(verb: String(verb.prefix(32)))
         }

@@ -5,9 +5,8 @@ public enum EHLOCapabilities {
 
     /// The upstream's advertised SIZE: nil when absent, 0 when present without a limit.
     public static func upstreamSize(in reply: SMTPReply) -> Int? {
-        for line in reply.lines.dropFirst() {
+        for line in reply.lines.dropFirst() where hasKeyword(line, "SIZE") {
             let words = line.split(separator: " ")
-            guard let keyword = words.first, keyword.uppercased() == "SIZE" else { continue }
             return words.count > 1 ? Int(words[1]) ?? 0 : 0
         }
         return nil
@@ -18,7 +17,17 @@ public enum EHLOCapabilities {
     /// `relayed` extensions remain.
     /// The upstream's `AUTH` line (mechanisms), if it offers AUTH.
     public static func authMechanisms(in reply: SMTPReply) -> String? {
-        reply.lines.dropFirst().first { $0.split(separator: " ").first?.uppercased() == "AUTH" }
+        reply.lines.dropFirst().first { hasKeyword($0, "AUTH") }
+    }
+
+    /// True when the line's first word is `keyword` (upper case), in any case (ASCII, no allocation).
+    static func hasKeyword(_ line: String, _ keyword: String) -> Bool {
+        var bytes = line.utf8.makeIterator()
+        for expected in keyword.utf8 {
+            guard let byte = bytes.next(), (byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte) == expected else { return false }
+        }
+        let next = bytes.next()
+        return next == nil || next == UInt8(ascii: " ")
     }
 
     public static func filter(_ reply: SMTPReply, hostname: String, messageSize: Int, offerSTARTTLS: Bool = false,
@@ -33,8 +42,7 @@ public enum EHLOCapabilities {
         if offerSTARTTLS { lines.append("STARTTLS") }
         if offerAuth, let auth = authMechanisms(in: reply) { lines.append(auth) }
         for line in reply.lines.dropFirst() {
-            let keyword = line.split(separator: " ").first.map { $0.uppercased() } ?? ""
-            if relayed.contains(keyword) { lines.append(line) }
+            if relayed.contains(where: { hasKeyword(line, $0) }) { lines.append(line) }
         }
         return SMTPReply(code: reply.code, lines: lines)
     }

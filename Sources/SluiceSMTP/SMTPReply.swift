@@ -39,8 +39,13 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
     public func write(into buffer: inout ByteBuffer) {
         let digits = (UInt8(ascii: "0") + UInt8(code / 100), UInt8(ascii: "0") + UInt8(code / 10 % 10),
                       UInt8(ascii: "0") + UInt8(code % 10))
+        var size = 0
+        for line in lines { size += line.utf8.count + 6 }
+        buffer.reserveCapacity(minimumWritableBytes: size)
         for (index, line) in lines.enumerated() {
-            buffer.writeMultipleIntegers(digits.0, digits.1, digits.2)
+            buffer.writeInteger(digits.0)
+            buffer.writeInteger(digits.1)
+            buffer.writeInteger(digits.2)
             if line.isEmpty && index == lines.count - 1 {
                 buffer.writeStaticString("\r\n")
                 continue

@@ -25,12 +25,16 @@ final class UpstreamHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        buffer.writeBuffer(&incoming)
+        if buffer.readableBytes == 0 {
+            buffer = incoming // nothing partial waiting: parse the read buffer itself
+        } else {
+            buffer.writeBuffer(&incoming)
+        }
         do {
             while !failed, let reply = try parser.next(from: &buffer) {
                 delegate?.upstreamReplied(reply)
             }
-            buffer.discardReadBytes()
+            if buffer.readableBytes == 0 { buffer = ByteBuffer() } else { buffer.discardReadBytes() }
         } catch {
             fail(.protocolError("\(error)"), context: context)
         }
