@@ -37,14 +37,13 @@ let upstreamAddress = try SocketAddress(ipAddress: "127.0.0.1", port: upstreamPo
 let server = try ServerBootstrap(group: group)
     .serverChannelOption(.backlog, value: 4096)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
     .childChannelInitializer { client in
         let clientGlue = Glue()
         let upstreamGlue = Glue()
         upstreamGlue.peer = client
         return client.pipeline.addHandler(clientGlue).flatMap {
             ClientBootstrap(group: client.eventLoop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { $0.pipeline.addHandler(upstreamGlue) }
                 .connect(to: upstreamAddress)
                 .map { upstream in

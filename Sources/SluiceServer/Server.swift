@@ -73,7 +73,8 @@ public final class SluiceServer: Sendable {
                 let bootstrap = ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 1024)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    // TCP_NODELAY is a TCP-level option: `.socketOption(.tcp_nodelay)` would set SO_DEBUG.
+                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                     .childChannelOption(.maxMessagesPerRead, value: 4)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {

@@ -190,7 +190,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         armUpstreamTimer(after: timeouts.connect)
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(Int64(timeouts.connect * 1000)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // ClientBootstrap sets TCP_NODELAY itself (`.tcpOption`; `.socketOption(.tcp_nodelay)` would be SO_DEBUG).
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = bound.value
