@@ -60,7 +60,7 @@ public final class SluiceServer: Sendable {
         let environment = SessionEnvironment(
             settings: settings,
             upstreamAddress: upstreamAddress,
-            pool: pool, registry: registry, clocks: clocks, logger: logger,
+            pool: pool, registry: registry, clocks: clocks, metrics: ServerMetrics(), logger: logger,
             greylistStore: configuration.greylistStore, clock: configuration.clock)
         if !configuration.implicitTLS.isEmpty && configuration.tls == nil {
             throw ServerError.tlsNotConfigured(configuration.implicitTLS.first!)

@@ -15,6 +15,7 @@ struct SessionEnvironment: Sendable {
     let registry: SessionRegistry
     /// Each event loop's session timeouts.
     let clocks: SessionClocks
+    let metrics: ServerMetrics
     let logger: Logger
     /// Where greylisting state lives (nil: no rule greylists).
     let greylistStore: (any GreylistStore)?

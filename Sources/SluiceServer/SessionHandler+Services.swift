@@ -166,7 +166,7 @@ extension SessionHandler {
 
     func logOutcome(_ outcome: TransactionOutcome) {
         if outcome.status == .delivered { messages += 1 }
-        Counter(label: "sluice_transactions_total", dimensions: [("status", outcome.status.rawValue)]).increment()
+        environment.metrics.transactionEnded(outcome.status)
         let recipients = outcome.transaction.recipients.map(\.description).joined(separator: ",")
         logger.info("\(sessionID): client=[\(clientAddress)] helo=\(outcome.greeting.name) from=\(outcome.transaction.sender) to=\(recipients) size=\(outcome.size) status=\(outcome.status.rawValue) reply=\"\(outcome.reply)\"")
     }

@@ -192,6 +192,27 @@ let testMetrics: TestMetrics = {
         }
     }
 
+    @Test func transactionsAreCountedByOutcome() async throws {
+        let metrics = testMetrics
+        func total(_ status: String) -> Int64 {
+            metrics.counters(label: "sluice_transactions_total", dimensions: [("status", status)]).map(\.totalValue).reduce(0, +)
+        }
+        let delivered = total("delivered"), refused = total("refused")
+        try await withRules("""
+            stage body
+              reject body ~ /forbidden/ "550 5.7.1 Not this"
+            """) { upstream, sluice in
+            let accepted = try await send(port: sluice.port)
+            let refusedReply = try await send(port: sluice.port, message: "Subject: x\r\n\r\nforbidden\r\n")
+            #expect(accepted.hasPrefix("OK"))
+            #expect(refusedReply.contains("550"))
+            #expect(upstream.messages.count == 1)
+        }
+        // Other tests run at the same time: the counters only grow, so compare with what they were.
+        #expect(total("delivered") >= delivered + 1)
+        #expect(total("refused") >= refused + 1)
+    }
+
     @Test func observeModeOnlyLogsAndCounts() async throws {
         let metrics = testMetrics
         try await withRules("""
