@@ -77,7 +77,7 @@ public struct DataDecoder: Sendable {
                 case .inLine:
                     // Fast path: skip to the next CR or LF in one tight loop.
                     if byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") {
-                        var end = Self.nextLineBreak(in: bytes, from: index + 1)
+                        let end = Self.nextLineBreak(in: bytes, from: index + 1)
                         lineLength += end - index
                         if lineLength > maxLineLength { raise(.lineTooLong) }
                         index = end

@@ -46,13 +46,14 @@ final class MessageSpool {
     /// True while more than `threshold` octets wait to be written to disk: stop reading the client.
     var isCongested: Bool { backlog > threshold }
 
-    /// Lets `fill` write up to `count` octets of content: straight into the memory buffer while the
-    /// message fits there (no copy), else into a chunk that is then appended.
-    func append<Result>(atMost count: Int, _ fill: (inout ByteBuffer) -> Result) -> Result {
-        if writeChain == nil, !failed, !released, memory.readableBytes + count <= threshold {
+    /// Lets `fill` decode `inputCount` octets of input into content (at most `2 * inputCount + 4` octets:
+    /// the DATA decoder's worst case): straight into the memory buffer while the message fits there (no
+    /// copy), else into a chunk that is then appended.
+    func append<Result>(decoding inputCount: Int, _ fill: (inout ByteBuffer) -> Result) -> Result {
+        if writeChain == nil, !failed, !released, memory.readableBytes + 2 * inputCount + 4 <= threshold {
             return fill(&memory)
         }
-        var chunk = allocator.buffer(capacity: count)
+        var chunk = allocator.buffer(capacity: inputCount)
         let result = fill(&chunk)
         append(chunk)
         return result

@@ -8,7 +8,7 @@ final class ServerMetrics: Sendable {
 
     init() {
         var transactions: [TransactionOutcome.Status: Counter] = [:]
-        for status in [TransactionOutcome.Status.delivered, .refused, .failed, .discarded] {
+        for status in TransactionOutcome.Status.allCases {
             transactions[status] = Counter(label: "sluice_transactions_total", dimensions: [("status", status.rawValue)])
         }
         self.transactions = transactions

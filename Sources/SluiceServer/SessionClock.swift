@@ -54,7 +54,7 @@ final class SessionClock: @unchecked Sendable {
         for session in sessions {
             session.checkDeadlines(now: now)
         }
-        if !sessions.isEmpty { scheduleTick() }
+        if !sessions.isEmpty && !ticking { scheduleTick() }
     }
 }
 

@@ -244,7 +244,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 }
             case .data:
                 guard input.readableBytes > 0, var decoder, let spool else { break loop }
-                let finished = spool.append(atMost: 2 * input.readableBytes + 4) { decoder.decode(&input, into: &$0) }
+                let finished = spool.append(decoding: input.readableBytes) { decoder.decode(&input, into: &$0) }
                 self.decoder = decoder
                 if finished {
                     perform(session.dataFinished(size: decoder.size, fault: decoder.fault))
@@ -255,6 +255,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
         if input.readableBytes == 0 {
             input = Self.noInput // hand the read buffer back to NIO's pool
+        } else if input.capacity > 4096 && input.readableBytes <= 1024 {
+            // A partial line left in a whole read buffer: keep only the line (a slow client holding a
+            // half command must not pin a read buffer).
+            var rest = allocator.buffer(capacity: input.readableBytes)
+            rest.writeBuffer(&input)
+            input = rest
         } else if input.readerIndex > 4096 {
             input.discardReadBytes()
         }
@@ -389,7 +395,6 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         closing?.close(promise: nil)
         upstream = nil
         guard let context else { return }
-        guard output.readableBytes > 0 else { return context.close(promise: nil) }
         let pending = output
         output = allocator.buffer(capacity: 0)
         context.writeAndFlush(wrapOutboundOut(pending)).assumeIsolated().whenComplete { _ in
@@ -408,12 +413,21 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func checkDeadlines(now: NIODeadline) {
         guard !closed else { return }
         if let deadline = upstreamDeadline, now >= deadline {
-            let upstream = self.upstream
-            upstreamFailed(.timedOut)
-            upstream?.close(promise: nil)
+            upstreamDeadline = nil // one shot, as a timer would be
+            if upstreamUsable {
+                let upstream = self.upstream
+                upstreamFailed(.timedOut)
+                upstream?.close(promise: nil)
+            } else {
+                // No upstream left to blame (it failed while nothing listened): the session still answers.
+                perform(session.upstreamFailed(.timedOut))
+                process()
+            }
             return
         }
-        if session.inputMode == .none {
+        // Idle time counts only while the session waits on the client, not on the upstream or on its
+        // own spool (reading paused while the disk catches up).
+        if session.inputMode == .none || pendingRead {
             lastClientActivity = now
             return
         }

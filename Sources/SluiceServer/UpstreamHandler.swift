@@ -34,7 +34,15 @@ final class UpstreamHandler: ChannelInboundHandler {
             while !failed, let reply = try parser.next(from: &buffer) {
                 delegate?.upstreamReplied(reply)
             }
-            if buffer.readableBytes == 0 { buffer = ByteBuffer() } else { buffer.discardReadBytes() }
+            if buffer.readableBytes == 0 {
+                buffer = ByteBuffer() // the shared empty buffer: the read buffer goes back to NIO's pool
+            } else if buffer.capacity > 4096 && buffer.readableBytes <= 1024 {
+                var rest = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+                rest.writeBuffer(&buffer)
+                buffer = rest
+            } else {
+                buffer.discardReadBytes()
+            }
         } catch {
             fail(.protocolError("\(error)"), context: context)
         }

@@ -53,7 +53,7 @@ extension ClientSession {
 
     /// The greylisting key of `recipient` in this transaction (nil when the client address is not an IP).
     func greylistKey(_ transaction: Transaction, _ recipient: ForwardPath) -> GreylistKey? {
-        guard let client = IPAddress(clientAddress) else { return nil }
+        guard let client = clientIP else { return nil }
         return Greylist.key(client: client, sender: transaction.sender, recipient: recipient, settings: configuration.greylist)
     }
 
@@ -163,6 +163,9 @@ extension ClientSession {
         guard case .inspecting(let greeting, var transaction, let size) = state else { return [] }
         let notes = outcome.stages.flatMap { Self.notes($0.0, $0.1) }
         let log: [SessionAction] = notes.isEmpty ? [] : [.policy(notes)]
+        if !upstreamAlive {
+            return log.then(inspectedWithoutUpstream(outcome.verdict, greeting, transaction, size))
+        }
         func refuse(_ reply: SMTPReply, _ status: TransactionOutcome.Status) -> [SessionAction] {
             state = .awaitingReply(.greeted(greeting), .internalReset)
             var actions = log + [.discardMessage,
@@ -191,6 +194,29 @@ extension ClientSession {
             state = .awaitingDataReply(greeting, transaction, size: size)
             return log.then([.forward(.data, .command)])
         }
+    }
+
+    /// The upstream went away while the rules looked at the message: a refusal still gets the rule's
+    /// reply, a discard its 250; a message that would have gone on gets 451 4.4.1. Nothing is sent upstream.
+    mutating func inspectedWithoutUpstream(_ verdict: Verdict, _ greeting: Greeting, _ transaction: Transaction,
+                                           _ size: Int) -> [SessionAction] {
+        let reply: SMTPReply
+        let status: TransactionOutcome.Status
+        switch verdict {
+        case .disconnect(let reply):
+            state = .closed
+            return [.discardMessage, .reply(reply), .close]
+        case .reject(let refusal): (reply, status) = (refusal, .refused)
+        case .tempfail(let refusal): (reply, status) = (refusal, .failed)
+        case .greylist: (reply, status) = (Greylist.reply(configuration.greylist.delay, settings: configuration.greylist), .failed)
+        case .discard: (reply, status) = (Self.discarded, .discarded)
+        case .proceed, .accept:
+            (reply, status) = transaction.discard || sessionDiscard ? (Self.discarded, .discarded) : (.upstreamFailedInTransaction, .failed)
+        }
+        state = .upstreamGone
+        return [.reply(reply), .discardMessage,
+                .outcome(TransactionOutcome(status: status, greeting: greeting, transaction: transaction, size: size, reply: reply))]
+            + closeIfDraining()
     }
 
     /// A discarded message: the client hears 250, the upstream never gets it (and its transaction is reset).

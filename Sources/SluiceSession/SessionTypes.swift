@@ -68,7 +68,7 @@ public enum UpstreamWait: Hashable, Sendable {
 
 /// How a transaction ended, for the one log line it gets.
 public struct TransactionOutcome: Hashable, Sendable {
-    public enum Status: String, Hashable, Sendable {
+    public enum Status: String, Hashable, Sendable, CaseIterable {
         case delivered, refused, failed, discarded
     }
     public var status: Status

@@ -173,6 +173,41 @@ private func sessionSendingTheMessage() -> ClientSession {
         #expect(session.received(command("RCPT TO:<x@y.z>")) == [.reply(.needMail)])
     }
 
+    /// The upstream may go away while the content rules run on the thread pool: the client still gets
+    /// an answer for its message (never silence), and nothing more is sent upstream.
+    @Test(arguments: [("", 451, TransactionOutcome.Status.failed),
+                      ("reject body ~ /forbidden/ \"550 5.7.1 No\"", 550, .refused),
+                      ("discard body ~ /forbidden/", 250, .discarded)])
+    func upstreamLostDuringContentInspectionIsAnswered(rule: String, code: Int, status: TransactionOutcome.Status) throws {
+        let rules = try ConfigurationLoader.load(text: """
+            stage body
+              \(rule.isEmpty ? "log \"seen\" body ~ /forbidden/" : rule)
+            """, file: "t.conf").ruleSet
+        var session = ClientSession(configuration: SessionConfiguration(hostname: "h", ruleSet: rules))
+        _ = session.upstreamReplied(SMTPReply(code: 220, lines: ["upstream ESMTP"]))
+        _ = session.received(command("EHLO client"))
+        _ = session.upstreamReplied(SMTPReply(code: 250, lines: ["upstream"]))
+        _ = session.received(command("MAIL FROM:<a@b.c>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(command("RCPT TO:<x@y.z>"))
+        _ = session.upstreamReplied(ok)
+        _ = session.received(.data)
+        let finished = session.dataFinished(size: 40, fault: nil)
+        guard case .inspectContent(let facts)? = finished.first else {
+            Issue.record("expected the content rules to run: \(finished)")
+            return
+        }
+        #expect(session.upstreamFailed(.closed).isEmpty, "answered when the inspection is done")
+        var content = facts
+        content.addMessage(wire: Array("Subject: t\r\n\r\nforbidden\r\n".utf8), bodyLimit: 1 << 20)
+        let actions = session.contentInspected(rules.evaluateContent(content))
+        #expect(replies(actions) == [code])
+        #expect(actions.contains(.discardMessage))
+        #expect(!actions.contains { if case .forward = $0 { return true } else { return false } }, "nothing goes upstream")
+        #expect(actions.contains { if case .outcome(let outcome) = $0 { return outcome.status == status } else { return false } })
+        #expect(session.received(command("MAIL FROM:<a@b.c>")).contains(.close), "the session cannot go on without its upstream")
+    }
+
     @Test func reverseDNSIsLookedUpOnlyWhenRulesUseIt() throws {
         let rules = try ConfigurationLoader.load(text: """
             acknowledge open-relay
