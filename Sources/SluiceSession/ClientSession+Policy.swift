@@ -197,7 +197,7 @@ extension ClientSession {
     }
 
     /// The upstream went away while the rules looked at the message: a refusal still gets the rule's
-    /// reply, a discard its 250; a message that would have gone on gets 451 4.4.1. Nothing is sent upstream.
+    /// reply, a discard its 250; a message that would have gone on gets 451 (upstream lost). Nothing is sent upstream.
     mutating func inspectedWithoutUpstream(_ verdict: Verdict, _ greeting: Greeting, _ transaction: Transaction,
                                            _ size: Int) -> [SessionAction] {
         let reply: SMTPReply
