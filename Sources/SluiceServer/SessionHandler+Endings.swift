@@ -1,0 +1,70 @@
+import NIOCore
+import SluiceSession
+
+/// How a session ends: closing both connections, and the timeouts that end it.
+extension SessionHandler {
+    func close() {
+        guard !closed else { return }
+        closed = true
+        upstreamDeadline = nil
+        clock?.remove(self)
+        spool?.release()
+        spool = nil
+        if let upstream, upstreamUsable {
+            upstreamUsable = false
+            guard !quitSentUpstream else { return closeClient(upstream: upstream) }
+            var quit = upstream.allocator.buffer(capacity: 6)
+            quit.writeStaticString("QUIT\r\n")
+            upstream.writeAndFlush(quit).assumeIsolated().whenComplete { _ in upstream.close(promise: nil) }
+        }
+        closeClient(upstream: nil)
+    }
+
+    func closeClient(upstream closing: Channel?) {
+        closing?.close(promise: nil)
+        upstream = nil
+        guard let context else { return }
+        let pending = output
+        output = allocator.buffer(capacity: 0)
+        context.writeAndFlush(wrapOutboundOut(pending)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Timeouts
+
+    func armUpstreamTimer(after seconds: Double) {
+        upstreamDeadline = .now() + .nanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// Called by the session clock on every tick: the upstream's reply overdue, or the client idle
+    /// too long (the idle time counts only while the session waits on the client).
+    func checkDeadlines(now: NIODeadline) {
+        guard !closed else { return }
+        if let deadline = upstreamDeadline, now >= deadline {
+            upstreamDeadline = nil // one shot, as a timer would be
+            if upstreamUsable {
+                let upstream = self.upstream
+                upstreamFailed(.timedOut)
+                upstream?.close(promise: nil)
+            } else {
+                // No upstream left to blame (it failed while nothing listened): the session still answers.
+                perform(session.upstreamFailed(.timedOut))
+                process()
+            }
+            return
+        }
+        // Idle time counts only while the session waits on the client, not on the upstream or on its
+        // own spool (reading paused while the disk catches up).
+        if session.inputMode == .none || pendingRead {
+            lastClientActivity = now
+            return
+        }
+        let idle = Double((now - lastClientActivity).nanoseconds) / 1e9
+        if idle >= limits.idleTimeout {
+            logger.info("\(sessionID): idle timeout after \(Int(idle))s")
+            perform(session.clientTimedOut())
+            flush()
+        }
+    }
+}
