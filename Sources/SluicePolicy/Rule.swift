@@ -29,26 +29,29 @@ public enum RuleAction: Sendable {
     case tag(String)
     case log(String)
 
-    public var isTerminal: Bool {
+    /// What the action decides when it fires: `.proceed` for the non-terminal ones.
+    public var verdict: Verdict {
         switch self {
-        case .accept, .reject, .tempfail, .greylist, .discard, .disconnect: return true
-        default: return false
+        case .accept: return .accept
+        case .reject(let reply): return .reject(reply)
+        case .tempfail(let reply): return .tempfail(reply)
+        case .greylist: return .greylist
+        case .discard: return .discard
+        case .disconnect(let reply): return .disconnect(reply)
+        case .addHeader, .replaceHeader, .removeHeader, .tag, .log: return .proceed
         }
     }
 
+    public var isTerminal: Bool { verdict != .proceed }
+
     public var verb: String {
         switch self {
-        case .accept: return "accept"
-        case .reject: return "reject"
-        case .tempfail: return "defer"
-        case .greylist: return "greylist"
-        case .discard: return "discard"
-        case .disconnect: return "disconnect"
         case .addHeader: return "add"
         case .replaceHeader: return "replace"
         case .removeHeader: return "remove"
         case .tag: return "tag"
         case .log: return "log"
+        default: return verdict.name
         }
     }
 }

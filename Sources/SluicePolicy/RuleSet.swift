@@ -65,7 +65,7 @@ public struct RuleSet: Sendable {
             }
             outcome.trace.append((rule, matched))
             guard matched else { continue }
-            let verdict = Self.verdict(of: rule.action)
+            let verdict = rule.action.verdict
             if rule.observe {
                 outcome.observed.append((rule, verdict))
                 continue
@@ -87,18 +87,6 @@ public struct RuleSet: Sendable {
             }
         }
         return outcome
-    }
-
-    static func verdict(of action: RuleAction) -> Verdict {
-        switch action {
-        case .accept: return .accept
-        case .reject(let reply): return .reject(reply)
-        case .tempfail(let reply): return .tempfail(reply)
-        case .greylist: return .greylist
-        case .discard: return .discard
-        case .disconnect(let reply): return .disconnect(reply)
-        default: return .proceed
-        }
     }
 
     /// `%` or `!` in the local part, `@` inside it (quoted or not): forms a downstream MTA may re-route (RFC 2505).

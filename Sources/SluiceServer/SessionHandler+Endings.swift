@@ -42,16 +42,9 @@ extension SessionHandler {
     func checkDeadlines(now: NIODeadline) {
         guard !closed else { return }
         if let deadline = upstreamDeadline, now >= deadline {
-            upstreamDeadline = nil // one shot, as a timer would be
-            if upstreamUsable {
-                let upstream = self.upstream
-                upstreamFailed(.timedOut)
-                upstream?.close(promise: nil)
-            } else {
-                // No upstream left to blame (it failed while nothing listened): the session still answers.
-                perform(session.upstreamFailed(.timedOut))
-                process()
-            }
+            let upstream = self.upstream
+            upstreamFailed(.timedOut) // clears the deadline: it fires once
+            upstream?.close(promise: nil)
             return
         }
         // Idle time counts only while the session waits on the client, not on the upstream or on its

@@ -174,11 +174,14 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     func upstreamFailed(_ failure: UpstreamFailure) {
-        guard upstreamUsable else { return }
-        upstreamUsable = false
         upstreamDeadline = nil
-        upstream = nil
-        if !closed { logger.warning("\(sessionID): upstream \(configuration.upstream) failed: \(failure)") }
+        if upstreamUsable {
+            upstreamUsable = false
+            upstream = nil
+            if !closed { logger.warning("\(sessionID): upstream \(configuration.upstream) failed: \(failure)") }
+        }
+        // Also when the connection was already gone: whatever the session waits for now, it hears that
+        // the upstream is lost (a second report changes nothing in the session).
         perform(session.upstreamFailed(failure))
         process()
     }
@@ -287,14 +290,14 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 logger.trace("\(sessionID): >>> \(reply)")
                 reply.write(into: &output)
             case .forward(let command, let wait):
+                guard upstream != nil else { upstreamFailed(.closed); continue }
                 sendUpstream(command)
                 armUpstreamTimer(after: wait == .command ? timeouts.command : timeouts.endOfData)
             case .forwardAuthResponse(let line):
-                if let upstream {
-                    var buffer = upstream.allocator.buffer(capacity: line.utf8.count + 2)
-                    buffer.writeString(line + "\r\n")
-                    upstream.writeAndFlush(buffer, promise: nil)
-                }
+                guard let upstream else { upstreamFailed(.closed); continue }
+                var buffer = upstream.allocator.buffer(capacity: line.utf8.count + 2)
+                buffer.writeString(line + "\r\n")
+                upstream.writeAndFlush(buffer, promise: nil)
                 armUpstreamTimer(after: timeouts.command)
             case .receiveData:
                 decoder = DataDecoder(maxLineLength: limits.dataLineLength, maxSize: session.messageSizeLimit,
