@@ -5,22 +5,13 @@
 #   SLUICE_BIN=... bash Benchmarks/tls.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-OUT_DIR=${BENCH_OUT_DIR:-$ROOT/bench-results}
-ROUNDS=${BENCH_ROUNDS:-3}
 MESSAGES=${BENCH_TLS_MESSAGES:-3000}
 : "${SLUICE_BIN:?set SLUICE_BIN}"
-SINK=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT INT TERM
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-mkdir -p "$OUT_DIR"
+source "$HERE/common.sh"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
     -days 2 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 
-SINK_PORT=$(port); "$SINK" -u nobody -m 4096 127.0.0.1:"$SINK_PORT" 4096 >/dev/null 2>&1 & PIDS+=($!)
+start_sink
 start() { # NAME LISTEN-OPTIONS UPSTREAM-PORT UPSTREAM-OPTIONS; sets STARTED to the port
     local port; port=$(port)
     printf 'acknowledge open-relay\nlimit message-size 216M\ntls certificate "%s" key "%s"\nlisten 127.0.0.1:%s %s\nupstream 127.0.0.1:%s %s\n' \
@@ -44,19 +35,7 @@ echo "client-side TLS handshakes (openssl s_time -new, implicit-TLS listener, ea
 
 python3 "$HERE/tls_load.py" "$A_PLAIN" 300 20 plain >/dev/null
 python3 "$HERE/tls_load.py" "$A_TLS" 300 20 starttls >/dev/null
-plain=(); tls=()
-for r in $(seq 1 "$ROUNDS"); do
-    if (( r % 2 )); then a=$(python3 "$HERE/tls_load.py" "$A_PLAIN" "$MESSAGES" 20 plain); b=$(python3 "$HERE/tls_load.py" "$A_TLS" "$MESSAGES" 20 starttls)
-    else b=$(python3 "$HERE/tls_load.py" "$A_TLS" "$MESSAGES" 20 starttls); a=$(python3 "$HERE/tls_load.py" "$A_PLAIN" "$MESSAGES" 20 plain); fi
-    plain+=("$a"); tls+=("$b")
-    echo "round $r: plaintext $a msg/s, STARTTLS both sides $b msg/s" >&2
-done
-python3 - "${plain[*]}" "${tls[*]}" <<'PY' | tee -a "$OUT_DIR/tls.md"
-import statistics, sys
-plain = [int(x) for x in sys.argv[1].split()]; tls = [int(x) for x in sys.argv[2].split()]
-print("\n## Relay throughput, client -> Sluice -> Sluice -> smtp-sink (20 Python smtplib threads, 10 KiB, 10 messages a session)\n")
-print("| both hops | msg/s per round | median |\n|---|---|---:|")
-print("| plaintext | %s | **%d** |" % (", ".join(map(str, plain)), statistics.median(plain)))
-print("| STARTTLS | %s | **%d** |" % (", ".join(map(str, tls)), statistics.median(tls)))
-print("\nratio STARTTLS/plaintext (median of per-round ratios): **%.2f**" % statistics.median([t / p for t, p in zip(tls, plain)]))
-PY
+load() { python3 "$HERE/tls_load.py" "$1" "$MESSAGES" 20 "$2"; }
+interleave "plaintext" "STARTTLS both sides" 'load "$A_PLAIN" plain' 'load "$A_TLS" starttls'
+ab_table "$OUT_DIR/tls.md" "Relay throughput, client -> Sluice -> Sluice -> smtp-sink (20 Python smtplib threads, 10 KiB, 10 messages a session)" \
+    "both hops" plaintext STARTTLS STARTTLS/plaintext
