@@ -43,7 +43,6 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var clientAddress = "unknown"
 
     var input = ByteBuffer()
-    private static let noInput = ByteBuffer()
     var output = ByteBuffer()
     var upstreamOutput = ByteBuffer()
     var framer: CommandLineFramer
@@ -126,11 +125,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         var incoming = unwrapInboundIn(data)
         lastClientActivity = .now()
         guard !closed else { return }
-        if input.readableBytes == 0 {
-            input = incoming // nothing waiting: take the read buffer as it is, no copy
-        } else {
-            input.writeBuffer(&incoming)
-        }
+        input.appendRead(&incoming)
         process()
     }
 
@@ -256,17 +251,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 }
             }
         }
-        if input.readableBytes == 0 {
-            input = Self.noInput // hand the read buffer back to NIO's pool
-        } else if input.capacity > 4096 && input.readableBytes <= 1024 {
-            // A partial line left in a whole read buffer: keep only the line (a slow client holding a
-            // half command must not pin a read buffer).
-            var rest = allocator.buffer(capacity: input.readableBytes)
-            rest.writeBuffer(&input)
-            input = rest
-        } else if input.readerIndex > 4096 {
-            input.discardReadBytes()
-        }
+        input.settleAfterParsing(allocator: allocator)
         flush()
         resumeReadingIfPossible()
     }

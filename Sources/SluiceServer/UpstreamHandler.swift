@@ -25,24 +25,12 @@ final class UpstreamHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if buffer.readableBytes == 0 {
-            buffer = incoming // nothing partial waiting: parse the read buffer itself
-        } else {
-            buffer.writeBuffer(&incoming)
-        }
+        buffer.appendRead(&incoming)
         do {
             while !failed, let reply = try parser.next(from: &buffer) {
                 delegate?.upstreamReplied(reply)
             }
-            if buffer.readableBytes == 0 {
-                buffer = ByteBuffer() // the shared empty buffer: the read buffer goes back to NIO's pool
-            } else if buffer.capacity > 4096 && buffer.readableBytes <= 1024 {
-                var rest = context.channel.allocator.buffer(capacity: buffer.readableBytes)
-                rest.writeBuffer(&buffer)
-                buffer = rest
-            } else {
-                buffer.discardReadBytes()
-            }
+            buffer.settleAfterParsing(allocator: context.channel.allocator)
         } catch {
             fail(.protocolError("\(error)"), context: context)
         }
