@@ -81,7 +81,8 @@ public final class SluiceServer: Sendable {
                     .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 8192, maximum: 65536))
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            let handler = SessionHandler(environment: environment, eventLoop: channel.eventLoop, listener: listener)
+                            let handler = SessionHandler(environment: environment, eventLoop: channel.eventLoop,
+                                                         remoteAddress: channel.remoteAddress, listener: listener)
                             if listener.implicitTLS, let tls = handler.tlsContext {
                                 try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls))
                             }

@@ -109,7 +109,7 @@ extension SessionHandler {
 
     /// Reverse DNS on the thread pool (getnameinfo blocks); the answer counts only within 2 s.
     func resolveClientName() {
-        guard let address = context?.channel.remoteAddress else { return perform(session.clientNameResolved(nil)) }
+        guard let address = remoteAddress else { return perform(session.clientNameResolved(nil)) }
         let deadline = eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
             self.perform(self.session.clientNameResolved(nil))
             self.flush()

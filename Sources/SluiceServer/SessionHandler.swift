@@ -40,7 +40,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     /// the handler and a handler that kept its context would never be freed.
     var context: ChannelHandlerContext?
     var allocator = ByteBufferAllocator()
-    var clientAddress = "unknown"
+    /// The client's address, as NIO cached it when the connection was accepted.
+    let remoteAddress: SocketAddress?
+    let clientAddress: String
 
     var input = ByteBuffer()
     var output = ByteBuffer()
@@ -66,12 +68,16 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var closed = false
     var messages = 0
 
-    init(environment: SessionEnvironment, eventLoop: EventLoop, listener: ListenerOptions = ListenerOptions()) {
+    init(environment: SessionEnvironment, eventLoop: EventLoop, remoteAddress: SocketAddress?,
+         listener: ListenerOptions = ListenerOptions()) {
         self.environment = environment
         self.eventLoop = eventLoop
         self.listener = listener
+        self.remoteAddress = remoteAddress
+        clientAddress = remoteAddress.map { $0.ipAddress ?? "\($0)" } ?? "unknown"
         (self.configuration, self.sessionConfiguration) = environment.settings.withLockedValue { $0 }
-        self.session = ClientSession(configuration: sessionConfiguration)
+        self.session = ClientSession(configuration: sessionConfiguration, clientAddress: clientAddress,
+                                     tlsActive: listener.implicitTLS, tlsRequired: listener.tlsRequired)
         self.negotiation = UpstreamTLSNegotiation(mode: configuration.upstreamTLS == nil ? .none : configuration.upstreamTLSMode,
                                                   hostname: configuration.hostname)
         self.framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
@@ -92,16 +98,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
         allocator = context.channel.allocator
-        input = allocator.buffer(capacity: 0)
-        output = allocator.buffer(capacity: 0)
-        let remote = context.channel.remoteAddress // cached by NIO (the context's asks the kernel)
-        if let remote {
-            clientAddress = remote.ipAddress ?? "\(remote)"
-        }
-        session = ClientSession(configuration: sessionConfiguration, clientAddress: clientAddress,
-                                tlsActive: listener.implicitTLS, tlsRequired: listener.tlsRequired)
         environment.registry.add(context.channel)
-        logger.info("\(sessionID): connect from [\(clientAddress)]:\(remote?.port ?? 0)")
+        logger.info("\(sessionID): connect from [\(clientAddress)]:\(remoteAddress?.port ?? 0)")
         clock = environment.clocks.clock(of: eventLoop)
         clock?.add(self)
         perform(session.start())
