@@ -13,33 +13,9 @@ let testMetrics: TestMetrics = {
 
 /// Each verb at each stage, through the real relay, driven by real clients; checks what the upstream got.
 @Suite struct RuleEndToEndTests {
-    /// Sends one message with smtplib; prints "OK", or the SMTP error code and text of the step that failed.
     private func send(port: Int, from: String = "alice@example.org", to: [String] = ["bob@example.com"],
                       message: String = "Subject: hello\r\n\r\nbody\r\n", helo: String = "client.example") async throws -> String {
-        let script = """
-            import smtplib, sys, json
-            args = json.loads(sys.stdin.read())
-            try:
-                s = smtplib.SMTP("127.0.0.1", args["port"], local_hostname=args["helo"], timeout=20)
-                refused = s.sendmail(args["from"], args["to"], args["message"].encode())
-                print("OK", " ".join("%s=%d" % (k, v[0]) for k, v in sorted(refused.items())))
-                s.quit()
-            except smtplib.SMTPRecipientsRefused as e:
-                print("RCPT", " ".join("%d %s" % (v[0], v[1].decode()) for v in e.recipients.values()))
-            except smtplib.SMTPSenderRefused as e:
-                print("MAIL", e.smtp_code, e.smtp_error.decode())
-            except smtplib.SMTPDataError as e:
-                print("DATA", e.smtp_code, e.smtp_error.decode())
-            except smtplib.SMTPHeloError as e:
-                print("HELO", e.smtp_code, e.smtp_error.decode())
-            except smtplib.SMTPConnectError as e:
-                print("CONNECT", e.smtp_code, e.smtp_error.decode())
-            except smtplib.SMTPServerDisconnected as e:
-                print("DISCONNECTED", e)
-            """
-        let arguments = try JSONSerialization.data(withJSONObject: ["port": port, "from": from, "to": to, "message": message, "helo": helo])
-        let result = try await ExternalTool.python(script, stdin: String(decoding: arguments, as: UTF8.self))
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + result.stderr.suffix(300)
+        try await SMTPLibSender.send(port: port, from: from, to: to, message: message, helo: helo)
     }
 
     @Test func connectRejectNeverContactsTheUpstream() async throws {
