@@ -231,15 +231,16 @@ import Testing
           reject rcpt.domain not in local "554 5.7.1 Relay access denied"
         """
 
-    func withAuthRelay(_ body: (ScriptedUpstream, TestServer) async throws -> Void) async throws {
+    func withAuthRelay(users: [String: String] = ["alice": "s3cret"], rules: String = Self.rules,
+                       _ body: (ScriptedUpstream, TestServer) async throws -> Void) async throws {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
         let tls = try TLSContext(certificateChain: certificates.certificate, privateKey: certificates.key)
         var script = UpstreamScript()
-        script.authUsers = ["alice": "s3cret"]
+        script.authUsers = users
         try await withRelay(script, configure: { configuration in
             configuration.tls = tls
-            try? configuration.apply(rules: Self.rules)
+            try? configuration.apply(rules: rules)
         }, body)
     }
 
@@ -271,18 +272,10 @@ import Testing
     }
 
     @Test func theSenderDomainMustMatchTheAuthenticatedUsersDomain() async throws {
-        let certificates = try await TestCertificates.make()
-        defer { certificates.remove() }
-        let tls = try TLSContext(certificateChain: certificates.certificate, privateKey: certificates.key)
-        var script = UpstreamScript()
-        script.authUsers = ["alice@example.com": "pw"]
-        try await withRelay(script, configure: { configuration in
-            configuration.tls = tls
-            try? configuration.apply(rules: """
-                stage mail
-                  reject auth and sender.domain != auth.domain "553 5.7.1 Sender address must match your login"
-                """)
-        }) { upstream, sluice in
+        try await withAuthRelay(users: ["alice@example.com": "pw"], rules: """
+            stage mail
+              reject auth and sender.domain != auth.domain "553 5.7.1 Sender address must match your login"
+            """) { upstream, sluice in
             func send(from: String) async throws -> String {
                 try await ExternalTool.run("swaks", ["--server", "127.0.0.1:\(sluice.port)", "--tls", "--auth", "PLAIN",
                                                      "--auth-user", "alice@example.com", "--auth-password", "pw",
