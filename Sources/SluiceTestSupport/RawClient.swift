@@ -62,6 +62,13 @@ public final class RawClient: Sendable {
         return isClosed
     }
 
+    /// EHLO, MAIL, RCPT and DATA in one write; returns once the greeting and their four replies are in
+    /// (the 354 last).
+    public func startTransaction() async throws {
+        try await send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n")
+        _ = await waitForReplies(5)
+    }
+
     public func close() async {
         try? await channel.close()
     }

@@ -27,19 +27,11 @@ import Testing
         }
     }
 
-    /// A client that got as far as DATA's 354.
-    private func clientInData(_ sluice: TestServer) async throws -> RawClient {
-        let client = try await RawClient.connect(port: sluice.port)
-        _ = await client.waitForReplies(1)
-        try await client.send("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
-        _ = await client.waitForReplies(5)
-        return client
-    }
-
     @Test func sessionsTheClientDropsFreeTheirHandlers() async throws {
         try await withRelay { _, sluice in
             for _ in 0..<5 {
-                let client = try await clientInData(sluice)
+                let client = try await RawClient.connect(port: sluice.port)
+                try await client.startTransaction()
                 try await client.send("Subject: half\r\n\r\npart of a body")
                 await client.close()
             }
@@ -52,7 +44,8 @@ import Testing
         script.dropDuringData = true
         try await withRelay(script) { _, sluice in
             for _ in 0..<5 {
-                let client = try await clientInData(sluice)
+                let client = try await RawClient.connect(port: sluice.port)
+                try await client.startTransaction()
                 try await client.send("Subject: dropped\r\n\r\nbody\r\n.\r\nQUIT\r\n")
                 #expect(await client.waitForClose())
             }

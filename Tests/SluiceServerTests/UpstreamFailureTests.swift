@@ -5,11 +5,6 @@ import Testing
 
 /// Nothing lost, nothing falsely acknowledged: every upstream failure becomes a 4xx at its stage.
 @Suite struct UpstreamFailureTests {
-    private func startTransaction(_ client: RawClient) async throws {
-        try await client.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n")
-        await client.waitForReplies(5)
-    }
-
     @Test func unreachableUpstreamGives421AndCloses() async throws {
         // A port nobody listens on: bind one, note it, close it.
         let probe = try await ScriptedUpstream.start()
@@ -48,7 +43,7 @@ import Testing
         script.dropDuringData = true
         try await withRelay(script) { upstream, sluice in
             let client = try await RawClient.connect(port: sluice.port)
-            try await startTransaction(client)
+            try await client.startTransaction()
             try await client.send("Subject: d\r\n\r\n" + String(repeating: "z", count: 100) + "\r\n.\r\n")
             let replies = await client.waitForReplies(6)
             #expect(replies.last?.hasPrefix("451 4.4.2") == true, "got \(replies)")
@@ -66,7 +61,7 @@ import Testing
         script.stallOn = "."
         try await withRelay(script, configure: { $0.upstreamTimeouts.endOfData = 0.5 }) { _, sluice in
             let client = try await RawClient.connect(port: sluice.port)
-            try await startTransaction(client)
+            try await client.startTransaction()
             try await client.send("Subject: s\r\n\r\nbody\r\n.\r\n")
             let replies = await client.waitForReplies(6)
             #expect(replies.last?.hasPrefix("451 4.4.7") == true, "got \(replies)")
