@@ -166,7 +166,7 @@ extension ClientSession {
         if !upstreamAlive {
             return log.then(inspectedWithoutUpstream(outcome.verdict, greeting, transaction, size))
         }
-        func refuse(_ reply: SMTPReply, _ status: TransactionOutcome.Status) -> [SessionAction] {
+        if let (reply, status) = refusal(outcome.verdict) {
             state = .awaitingReply(.greeted(greeting), .internalReset)
             var actions = log + [.discardMessage,
                                  .outcome(TransactionOutcome(status: status, greeting: greeting, transaction: transaction, size: size, reply: reply))]
@@ -175,9 +175,7 @@ extension ClientSession {
             return actions
         }
         switch outcome.verdict {
-        case .reject(let reply): return refuse(reply, .refused)
-        case .tempfail(let reply): return refuse(reply, .failed)
-        case .greylist: return refuse(Greylist.reply(configuration.greylist.delay, settings: configuration.greylist), .failed)
+        case .reject, .tempfail, .greylist: return [] // refusals, answered above
         case .disconnect(let reply):
             state = .closed
             return log.then([.discardMessage, .reply(reply), .close])
@@ -200,23 +198,27 @@ extension ClientSession {
     /// reply, a discard its 250; a message that would have gone on gets 451 (upstream lost). Nothing is sent upstream.
     mutating func inspectedWithoutUpstream(_ verdict: Verdict, _ greeting: Greeting, _ transaction: Transaction,
                                            _ size: Int) -> [SessionAction] {
-        let reply: SMTPReply
-        let status: TransactionOutcome.Status
-        switch verdict {
-        case .disconnect(let reply):
+        if case .disconnect(let reply) = verdict {
             state = .closed
             return [.discardMessage, .reply(reply), .close]
-        case .reject(let refusal): (reply, status) = (refusal, .refused)
-        case .tempfail(let refusal): (reply, status) = (refusal, .failed)
-        case .greylist: (reply, status) = (Greylist.reply(configuration.greylist.delay, settings: configuration.greylist), .failed)
-        case .discard: (reply, status) = (Self.discarded, .discarded)
-        case .proceed, .accept:
-            (reply, status) = transaction.discard || sessionDiscard ? (Self.discarded, .discarded) : (.upstreamFailedInTransaction, .failed)
         }
+        let discarded = verdict == .discard || transaction.discard || sessionDiscard
+        let (reply, status) = refusal(verdict)
+            ?? (discarded ? (Self.discarded, .discarded) : (SMTPReply.upstreamFailedInTransaction, .failed))
         state = .upstreamGone
         return [.reply(reply), .discardMessage,
                 .outcome(TransactionOutcome(status: status, greeting: greeting, transaction: transaction, size: size, reply: reply))]
             + closeIfDraining()
+    }
+
+    /// The reply and logged status of a content verdict that refuses the message (nil: it does not refuse).
+    func refusal(_ verdict: Verdict) -> (SMTPReply, TransactionOutcome.Status)? {
+        switch verdict {
+        case .reject(let reply): return (reply, .refused)
+        case .tempfail(let reply): return (reply, .failed)
+        case .greylist: return (Greylist.reply(configuration.greylist.delay, settings: configuration.greylist), .failed)
+        case .proceed, .accept, .discard, .disconnect: return nil
+        }
     }
 
     /// A discarded message: the client hears 250, the upstream never gets it (and its transaction is reset).
