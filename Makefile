@@ -7,6 +7,10 @@ SWIFT        ?= swift
 APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev libpq-dev postgresql openssl swaks postfix python3
 BENCH_PACKAGES := haproxy
 
+# Release builds link the Swift runtime into the binary: no PLT hop on every retain and release
+# (3-4 % less CPU per relayed message, see README "Benchmarks"), and no Swift runtime needed where it runs.
+RELEASE      := -c release --static-swift-stdlib
+
 UPSTREAM     ?=
 LISTEN       ?= 127.0.0.1:2525
 DEMO_PORT    ?= 2526
@@ -60,14 +64,12 @@ run: deps
 
 bench:
 	@$(MAKE) --no-print-directory deps EXTRA_PACKAGES="$(BENCH_PACKAGES)"
-	$(SWIFT) build -c release
-	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \
-	  GLUE_BIN=$$($(SWIFT) build -c release --show-bin-path)/GlueBench bash Benchmarks/run.sh
-	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \
-	  RULEBENCH_BIN=$$($(SWIFT) build -c release --show-bin-path)/RuleBench bash Benchmarks/rules.sh
-	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice \
-	  GREYBENCH_BIN=$$($(SWIFT) build -c release --show-bin-path)/GreyBench bash Benchmarks/greylist.sh
-	SLUICE_BIN=$$($(SWIFT) build -c release --show-bin-path)/sluice bash Benchmarks/tls.sh
+	$(SWIFT) build $(RELEASE)
+	bin=$$($(SWIFT) build $(RELEASE) --show-bin-path); \
+	  SLUICE_BIN=$$bin/sluice GLUE_BIN=$$bin/GlueBench bash Benchmarks/run.sh && \
+	  SLUICE_BIN=$$bin/sluice RULEBENCH_BIN=$$bin/RuleBench bash Benchmarks/rules.sh && \
+	  SLUICE_BIN=$$bin/sluice GREYBENCH_BIN=$$bin/GreyBench bash Benchmarks/greylist.sh && \
+	  SLUICE_BIN=$$bin/sluice bash Benchmarks/tls.sh
 
 clean:
 	rm -rf .build
