@@ -49,7 +49,9 @@ func drive() -> Int {
     upstream(4)
     let trace = TraceHeader(hostname: "sluice.test", helo: "client.example", clientAddress: "192.0.2.7",
                             sessionID: "5K2XQ9TD3B7N", esmtp: true, recipient: "<b@example.com>", date: Date())
-    sink &+= trace.text.utf8.count
+    var traceBuffer = ByteBuffer()
+    trace.write(into: &traceBuffer)
+    sink &+= traceBuffer.readableBytes
     upstream(5)
     apply(session.received(.quit))
     upstream(6)

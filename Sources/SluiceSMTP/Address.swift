@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A mailbox as written in an SMTP path: `local-part@domain`.
 ///
 /// The local part keeps its case and quoting exactly as the client wrote it; the domain is kept as
@@ -36,6 +38,15 @@ public struct Path: Hashable, Sendable, CustomStringConvertible {
 
     /// The path as relayed upstream: the source route is dropped, as RFC 5321 Appendix C allows.
     public var description: String { "<\(mailbox)>" }
+
+    /// `description`, written straight into `buffer`.
+    public func write(into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("<")
+        buffer.writeString(mailbox.localPart)
+        buffer.writeStaticString("@")
+        buffer.writeString(mailbox.domain)
+        buffer.writeStaticString(">")
+    }
 }
 
 /// The argument of MAIL FROM: a path, or the null path `<>` of a bounce.
@@ -47,6 +58,14 @@ public enum ReversePath: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .null: return "<>"
         case .path(let path): return path.description
+        }
+    }
+
+    /// `description`, written straight into `buffer`.
+    public func write(into buffer: inout ByteBuffer) {
+        switch self {
+        case .null: buffer.writeStaticString("<>")
+        case .path(let path): path.write(into: &buffer)
         }
     }
 
@@ -65,6 +84,17 @@ public enum ForwardPath: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .postmaster(let written): return "<\(written)>"
         case .path(let path): return path.description
+        }
+    }
+
+    /// `description`, written straight into `buffer`.
+    public func write(into buffer: inout ByteBuffer) {
+        switch self {
+        case .postmaster(let written):
+            buffer.writeStaticString("<")
+            buffer.writeString(written)
+            buffer.writeStaticString(">")
+        case .path(let path): path.write(into: &buffer)
         }
     }
 
@@ -96,6 +126,18 @@ public struct ESMTPParameters: Hashable, Sendable {
     public subscript(keyword: String) -> ESMTPParameter? {
         let keyword = keyword.uppercased()
         return items.first { $0.keyword == keyword }
+    }
+
+    /// ` KEYWORD=value` for each parameter, as the client wrote them (nothing when there are none).
+    public func write(into buffer: inout ByteBuffer) {
+        for item in items {
+            buffer.writeStaticString(" ")
+            buffer.writeString(item.keyword)
+            if let value = item.value {
+                buffer.writeStaticString("=")
+                buffer.writeString(value)
+            }
+        }
     }
 
     /// The declared message size (RFC 1870), if any.

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A client command, parsed. Produced only by `CommandParser`.
 public enum SMTPCommand: Hashable, Sendable {
     case helo(String)
@@ -40,25 +42,42 @@ public enum SMTPCommand: Hashable, Sendable {
 
     /// The line sent upstream, without CRLF. Parameters travel as the client wrote them.
     public var wireLine: String {
-        func withParameters(_ head: String, _ parameters: ESMTPParameters) -> String {
-            parameters.items.isEmpty ? head : head + " " + parameters.items.map(\.description).joined(separator: " ")
+        var buffer = ByteBuffer()
+        write(into: &buffer)
+        return String(buffer: buffer)
+    }
+
+    /// Writes the line sent upstream, without CRLF, straight into `buffer` (no intermediate strings).
+    public func write(into buffer: inout ByteBuffer) {
+        func optional(_ verb: StaticString, _ text: String?) {
+            buffer.writeStaticString(verb)
+            if let text {
+                buffer.writeStaticString(" ")
+                buffer.writeString(text)
+            }
         }
         switch self {
-        case .helo(let domain): return "HELO \(domain)"
-        case .ehlo(let domain): return "EHLO \(domain)"
-        case .mail(let path, let parameters): return withParameters("MAIL FROM:\(path)", parameters)
-        case .rcpt(let path, let parameters): return withParameters("RCPT TO:\(path)", parameters)
-        case .data: return "DATA"
-        case .rset: return "RSET"
-        case .noop(let text): return text.map { "NOOP \($0)" } ?? "NOOP"
-        case .quit: return "QUIT"
-        case .vrfy(let text): return "VRFY \(text)"
-        case .expn(let text): return "EXPN \(text)"
-        case .help(let text): return text.map { "HELP \($0)" } ?? "HELP"
-        case .startTLS: return "STARTTLS"
-        case .auth(let text): return "AUTH \(text)"
-        case .bdat(let text): return "BDAT \(text)"
-        case .unknown(let verb): return verb
+        case .helo(let domain): optional("HELO", domain)
+        case .ehlo(let domain): optional("EHLO", domain)
+        case .mail(let path, let parameters):
+            buffer.writeStaticString("MAIL FROM:")
+            path.write(into: &buffer)
+            parameters.write(into: &buffer)
+        case .rcpt(let path, let parameters):
+            buffer.writeStaticString("RCPT TO:")
+            path.write(into: &buffer)
+            parameters.write(into: &buffer)
+        case .data: buffer.writeStaticString("DATA")
+        case .rset: buffer.writeStaticString("RSET")
+        case .noop(let text): optional("NOOP", text)
+        case .quit: buffer.writeStaticString("QUIT")
+        case .vrfy(let text): optional("VRFY", text)
+        case .expn(let text): optional("EXPN", text)
+        case .help(let text): optional("HELP", text)
+        case .startTLS: buffer.writeStaticString("STARTTLS")
+        case .auth(let text): optional("AUTH", text)
+        case .bdat(let text): optional("BDAT", text)
+        case .unknown(let verb): buffer.writeString(verb)
         }
     }
 }

@@ -64,6 +64,16 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
 
     /// The reply on one line, for logs: `550 5.7.1 Relay denied`.
     public var description: String { "\(code) \(lines.joined(separator: " / "))" }
+
+    /// `description`, written straight into `buffer`.
+    public func writeSummary(into buffer: inout ByteBuffer) {
+        buffer.writeString(String(code))
+        buffer.writeStaticString(" ")
+        for (index, line) in lines.enumerated() {
+            if index > 0 { buffer.writeStaticString(" / ") }
+            buffer.writeString(line)
+        }
+    }
 }
 
 extension Character {

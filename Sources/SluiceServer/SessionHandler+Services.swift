@@ -167,7 +167,28 @@ extension SessionHandler {
     func logOutcome(_ outcome: TransactionOutcome) {
         if outcome.status == .delivered { messages += 1 }
         environment.metrics.transactionEnded(outcome.status)
-        let recipients = outcome.transaction.recipients.map(\.description).joined(separator: ",")
-        logger.info("\(sessionID): client=[\(clientAddress)] helo=\(outcome.greeting.name) from=\(outcome.transaction.sender) to=\(recipients) size=\(outcome.size) status=\(outcome.status.rawValue) reply=\"\(outcome.reply)\"")
+        // `ID: client=[ADDR] helo=NAME from=<S> to=<R1>,<R2> size=N status=delivered reply="250 2.0.0 Ok"`,
+        // written piece by piece into one buffer (one of these per message).
+        var line = allocator.buffer(capacity: 160 + 40 * outcome.transaction.recipients.count)
+        line.writeString(sessionID)
+        line.writeStaticString(": client=[")
+        line.writeString(clientAddress)
+        line.writeStaticString("] helo=")
+        line.writeString(outcome.greeting.name)
+        line.writeStaticString(" from=")
+        outcome.transaction.sender.write(into: &line)
+        line.writeStaticString(" to=")
+        for (index, recipient) in outcome.transaction.recipients.enumerated() {
+            if index > 0 { line.writeStaticString(",") }
+            recipient.write(into: &line)
+        }
+        line.writeStaticString(" size=")
+        line.writeString(String(outcome.size))
+        line.writeStaticString(" status=")
+        line.writeString(outcome.status.rawValue)
+        line.writeStaticString(" reply=\"")
+        outcome.reply.writeSummary(into: &line)
+        line.writeStaticString("\"")
+        logger.info(Logger.Message(stringLiteral: String(buffer: line)))
     }
 }

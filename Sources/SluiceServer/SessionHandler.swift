@@ -168,10 +168,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func upstreamFailed(_ failure: UpstreamFailure) {
         upstreamDeadline = nil
+        // A closed session closed its upstream itself (after QUIT, as a rule): nothing waits to hear it.
+        guard !closed else { return }
         if upstreamUsable {
             upstreamUsable = false
             upstream = nil
-            if !closed { logger.warning("\(sessionID): upstream \(configuration.upstream) failed: \(failure)") }
+            logger.warning("\(sessionID): upstream \(configuration.upstream) failed: \(failure)")
         }
         // Also when the connection was already gone: whatever the session waits for now, it hears that
         // the upstream is lost (a second report changes nothing in the session).
@@ -331,7 +333,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         if command == .quit { quitSentUpstream = true }
         // One buffer for every command: written at once as a rule, so its storage comes back for reuse.
         upstreamOutput.clear()
-        upstreamOutput.writeString(command.wireLine)
+        command.write(into: &upstreamOutput)
         upstreamOutput.writeStaticString("\r\n")
         upstream.writeAndFlush(upstreamOutput, promise: nil)
     }
@@ -346,7 +348,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                                 recipient: transaction.recipients.count == 1 ? transaction.recipients[0].description : nil,
                                 date: Date(), tls: tlsInfo)
         var header = upstream.allocator.buffer(capacity: 256)
-        header.writeString(trace.text)
+        trace.write(into: &header)
         var skip = 0
         if !edits.isEmpty, let inspected = inspectedHeader {
             header.writeBytes(inspected.applying(edits))
