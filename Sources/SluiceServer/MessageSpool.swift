@@ -51,6 +51,8 @@ final class MessageSpool {
     /// copy), else into a chunk that is then appended.
     func append<Result>(decoding inputCount: Int, _ fill: (inout ByteBuffer) -> Result) -> Result {
         if writeChain == nil, !failed, !released, memory.readableBytes + 2 * inputCount + 4 <= threshold {
+            // Room for this read's content at once: the buffer does not grow (and copy) step by step.
+            memory.reserveCapacity(minimumWritableBytes: inputCount)
             return fill(&memory)
         }
         var chunk = allocator.buffer(capacity: inputCount)

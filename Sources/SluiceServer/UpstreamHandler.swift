@@ -14,7 +14,10 @@ protocol UpstreamDelegate: AnyObject {
 final class UpstreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    private weak var delegate: (any UpstreamDelegate)?
+    /// Strong, not weak: a weak reference gives the session handler a side table, which makes every
+    /// retain and release of it take the slow path. The cycle (session → upstream channel → this handler
+    /// → session) ends when the upstream channel closes, which every session end does.
+    private var delegate: (any UpstreamDelegate)?
     private var parser = ReplyParser()
     private var buffer = ByteBuffer()
     private var failed = false
@@ -46,6 +49,10 @@ final class UpstreamHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         fail(.closed, context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        delegate = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
