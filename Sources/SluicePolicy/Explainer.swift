@@ -36,7 +36,7 @@ public struct Explainer {
 
         func run(_ stage: Stage, _ title: String) -> Verdict {
             facts.tags.formUnion(sessionTags)
-            let outcome = ruleSet.evaluate(stage, facts)
+            let outcome = ruleSet.evaluate(stage, facts, tracing: true)
             lines.append("stage \(stage.rawValue)\(title)")
             if outcome.trace.isEmpty && outcome.decidedBy == nil && outcome.verdict != .proceed {
                 lines.append("  built-in relay hygiene (RFC 2505): address has routing characters")

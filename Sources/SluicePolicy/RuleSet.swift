@@ -6,19 +6,19 @@ public struct RuleSet: Sendable {
     /// RFC 2505 relay hygiene at RCPT (on unless the configuration says `relay-hygiene off`).
     public let relayHygiene: Bool
 
+    /// Whether any rule looks at `client.name` (only then is the reverse DNS lookup made). Worked out
+    /// once here: every session asks.
+    public let usesClientName: Bool
+
     public init(rules: [Rule] = [], relayHygiene: Bool = true) {
         self.rules = Dictionary(grouping: rules, by: \.stage)
         self.relayHygiene = relayHygiene
+        self.usesClientName = rules.contains { $0.condition?.fields.contains(.clientName) ?? false }
     }
 
     public static let empty = RuleSet()
 
     public func hasRules(for stage: Stage) -> Bool { !(rules[stage]?.isEmpty ?? true) }
-
-    /// Whether any rule looks at `client.name` (only then is the reverse DNS lookup made).
-    public var usesClientName: Bool {
-        rules.values.joined().contains { $0.condition?.fields.contains(.clientName) ?? false }
-    }
 
     /// What happened in one stage.
     public struct Outcome: Sendable {
@@ -32,7 +32,7 @@ public struct RuleSet: Sendable {
         public var observed: [(Rule, Verdict)] = []
         /// A pattern hit its match limit: the stage tempfails and this is logged as a warning.
         public var limitExceeded: (Rule, String)?
-        /// Every rule considered, whether it matched (for `sluice explain`).
+        /// Every rule considered, whether it matched (for `sluice explain`; kept only when tracing).
         public var trace: [(Rule, Bool)] = []
 
         public init() {}
@@ -43,8 +43,9 @@ public struct RuleSet: Sendable {
     public static let routingCharacters =
         SMTPReply(code: 550, enhanced: "5.7.1", "Relay access denied: address contains routing characters")
 
-    /// Runs the rules of `stage` top to bottom against `facts`.
-    public func evaluate(_ stage: Stage, _ facts: Facts) -> Outcome {
+    /// Runs the rules of `stage` top to bottom against `facts`. `tracing` keeps every rule considered in
+    /// `trace` (for `sluice explain`); the relay does not ask for it (a copy of each rule per message).
+    public func evaluate(_ stage: Stage, _ facts: Facts, tracing: Bool = false) -> Outcome {
         var outcome = Outcome()
         if stage == .rcpt, relayHygiene, let mailbox = facts.recipient?.mailbox, Self.hasRoutingCharacters(mailbox) {
             outcome.verdict = .reject(Self.routingCharacters)
@@ -56,14 +57,14 @@ public struct RuleSet: Sendable {
             do {
                 matched = try rule.condition?.holds(for: facts) ?? true
             } catch {
-                outcome.trace.append((rule, false))
+                if tracing { outcome.trace.append((rule, false)) }
                 if rule.observe { continue }
                 outcome.verdict = .tempfail(Self.inspectionFailed)
                 outcome.decidedBy = rule
                 outcome.limitExceeded = (rule, (error as? Pattern.MatchLimitExceeded)?.pattern ?? "\(error)")
                 return outcome
             }
-            outcome.trace.append((rule, matched))
+            if tracing { outcome.trace.append((rule, matched)) }
             guard matched else { continue }
             let verdict = rule.action.verdict
             if rule.observe {
