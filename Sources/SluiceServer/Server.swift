@@ -166,6 +166,16 @@ public final class SluiceServer: Sendable {
 
     /// Open client sessions right now.
     public var openSessions: Int { registry.count }
+    /// Open client sessions whose socket has Nagle's algorithm off (TCP_NODELAY), so a reply is never held
+    /// back waiting for an acknowledgement. Accepted sockets inherit it from the listener; tests check it.
+    public func openSessionsWithNoDelay() async -> Int {
+        var count = 0
+        for channel in registry.all {
+            if let value = try? await channel.getOption(.tcpOption(.tcp_nodelay)).get(), value != 0 { count += 1 }
+        }
+        return count
+    }
+
     /// Session handlers still in memory (open sessions, plus any not yet freed after closing).
     public var sessionHandlersAlive: Int { registry.handlersAlive.load(ordering: .relaxed) }
 

@@ -19,9 +19,12 @@ final class SessionRegistry: Sendable {
 
     var count: Int { channels.withLockedValue { $0.count } }
 
+    /// The open client connections right now.
+    var all: [Channel] { channels.withLockedValue { Array($0.values) } }
+
     /// Delivers `ShutdownEvent` to every open session.
     func requestShutdown() {
-        for channel in channels.withLockedValue({ Array($0.values) }) {
+        for channel in all {
             channel.pipeline.fireUserInboundEventTriggered(ShutdownEvent())
         }
     }
