@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Metrics
 import NIOCore
 import SluicePolicy
 import SluiceSMTP
@@ -69,11 +68,7 @@ extension SessionHandler {
         let finish: (GreylistResult) -> Void = { result in
             guard !answered, !self.closed else { return }
             answered = true
-            if result == .storeFailed {
-                Counter(label: "sluice_greylist_store_errors_total").increment()
-            } else {
-                Counter(label: "sluice_greylist_decisions_total", dimensions: [("result", result == .pass ? "pass" : "defer")]).increment()
-            }
+            self.environment.metrics.greylistDecided(result)
             self.perform(self.session.greylistDecided(result))
             self.process()
         }
@@ -158,10 +153,7 @@ extension SessionHandler {
         if note.kind == .limitExceeded { logger.warning("\(line)") } else { logger.info("\(line)") }
         // Bounded labels: stage, verdict, rule (file:line), mode — never an address or a subject.
         guard note.kind != .log else { return }
-        Counter(label: "sluice_rule_matches_total", dimensions: [
-            ("stage", note.stage.rawValue), ("verdict", note.verdict), ("rule", note.rule?.description ?? "builtin"),
-            ("mode", note.kind == .observed ? "observe" : "enforce"),
-        ]).increment()
+        environment.metrics.ruleMatched(note)
     }
 
     func logOutcome(_ outcome: TransactionOutcome) {

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Metrics
 import NIOCore
 import NIOPosix
 import SluicePolicy

@@ -36,6 +36,16 @@ import Testing
         let (store, directory) = try sqliteStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = ManualClock()
+        let metrics = testMetrics
+        func decisions(_ result: String) -> Int64 {
+            metrics.counters(label: "sluice_greylist_decisions_total", dimensions: [("result", result)]).map(\.totalValue).reduce(0, +)
+        }
+        let (deferredBefore, passedBefore) = (decisions("defer"), decisions("pass"))
+        // Other tests run at the same time: the counters only grow, so compare with what they were.
+        defer {
+            #expect(decisions("defer") >= deferredBefore + 2, "both deferrals were counted")
+            #expect(decisions("pass") >= passedBefore + 1, "the pass was counted")
+        }
         try await withRelay(configure: configure(Self.rules, store: store, clock: clock)) { upstream, sluice in
             let first = try await send(port: sluice.port)
             #expect(first == "RCPT 451 4.7.1 Greylisted, please try again in 300 seconds", "\(first) \(sluice.log.messages)")
