@@ -37,9 +37,9 @@ public struct Path: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The path as relayed upstream: the source route is dropped, as RFC 5321 Appendix C allows.
-    public var description: String { "<\(mailbox)>" }
+    public var description: String { String(writtenBy: write) }
 
-    /// `description`, written straight into `buffer`.
+    /// `<local-part@domain>`, written straight into `buffer`.
     public func write(into buffer: inout ByteBuffer) {
         buffer.writeStaticString("<")
         buffer.writeString(mailbox.localPart)
@@ -54,14 +54,9 @@ public enum ReversePath: Hashable, Sendable, CustomStringConvertible {
     case null
     case path(Path)
 
-    public var description: String {
-        switch self {
-        case .null: return "<>"
-        case .path(let path): return path.description
-        }
-    }
+    public var description: String { String(writtenBy: write) }
 
-    /// `description`, written straight into `buffer`.
+    /// `<>` or the path, written straight into `buffer`.
     public func write(into buffer: inout ByteBuffer) {
         switch self {
         case .null: buffer.writeStaticString("<>")
@@ -80,14 +75,9 @@ public enum ForwardPath: Hashable, Sendable, CustomStringConvertible {
     case postmaster(String)
     case path(Path)
 
-    public var description: String {
-        switch self {
-        case .postmaster(let written): return "<\(written)>"
-        case .path(let path): return path.description
-        }
-    }
+    public var description: String { String(writtenBy: write) }
 
-    /// `description`, written straight into `buffer`.
+    /// `<Postmaster>` as written, or the path, written straight into `buffer`.
     public func write(into buffer: inout ByteBuffer) {
         switch self {
         case .postmaster(let written):
@@ -142,4 +132,13 @@ public struct ESMTPParameters: Hashable, Sendable {
 
     /// The declared message size (RFC 1870), if any.
     public var size: Int? { self["SIZE"]?.value.flatMap { Int($0) } }
+}
+
+extension String {
+    /// The text a `write(into:)` function writes: one definition serves the wire and the string form.
+    init(writtenBy write: (inout ByteBuffer) -> Void) {
+        var buffer = ByteBuffer()
+        write(&buffer)
+        self.init(buffer: buffer)
+    }
 }

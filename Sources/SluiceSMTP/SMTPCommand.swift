@@ -41,11 +41,7 @@ public enum SMTPCommand: Hashable, Sendable {
     }
 
     /// The line sent upstream, without CRLF. Parameters travel as the client wrote them.
-    public var wireLine: String {
-        var buffer = ByteBuffer()
-        write(into: &buffer)
-        return String(buffer: buffer)
-    }
+    public var wireLine: String { String(writtenBy: write) }
 
     /// Writes the line sent upstream, without CRLF, straight into `buffer` (no intermediate strings).
     public func write(into buffer: inout ByteBuffer) {

@@ -63,9 +63,9 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The reply on one line, for logs: `550 5.7.1 Relay denied`.
-    public var description: String { "\(code) \(lines.joined(separator: " / "))" }
+    public var description: String { String(writtenBy: writeSummary) }
 
-    /// `description`, written straight into `buffer`.
+    /// The reply on one line (`550 5.7.1 Relay denied`, lines joined by ` / `), written straight into `buffer`.
     public func writeSummary(into buffer: inout ByteBuffer) {
         buffer.writeString(String(code))
         buffer.writeStaticString(" ")

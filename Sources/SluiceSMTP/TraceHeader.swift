@@ -35,11 +35,7 @@ public struct TraceHeader: Sendable {
     }
 
     /// `Received: from HELO (NAME [ADDR])\r\n\tby HOST (Sluice) with ESMTP id ID\r\n\tfor <RCPT>; DATE\r\n`
-    public var text: String {
-        var buffer = ByteBuffer()
-        write(into: &buffer)
-        return String(buffer: buffer)
-    }
+    public var text: String { String(writtenBy: write) }
 
     /// Writes the header straight into `buffer` (the message's first outgoing buffer): no intermediate strings.
     public func write(into buffer: inout ByteBuffer) {
@@ -88,12 +84,6 @@ public struct TraceHeader: Sendable {
 
     private static let days: [StaticString] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    static func rfc5322Date(_ date: Date) -> String {
-        var buffer = ByteBuffer()
-        writeRFC5322Date(date, into: &buffer)
-        return String(buffer: buffer)
-    }
 
     /// `Thu, 1 Jan 1970 00:00:00 +0000`, in UTC, digit by digit.
     static func writeRFC5322Date(_ date: Date, into buffer: inout ByteBuffer) {

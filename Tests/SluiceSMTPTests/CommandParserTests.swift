@@ -26,6 +26,17 @@ private func parse(_ line: String) throws -> SMTPCommand { try CommandParser.par
         #expect(try parse("mail from: <a@b.c>").wireLine == "MAIL FROM:<a@b.c>")
     }
 
+    @Test func everyVerbIsRelayedAsWrittenWithoutSourceRoutes() throws {
+        for line in ["HELO mx.example", "EHLO [127.0.0.1]", "MAIL FROM:<> BODY=8BITMIME", "RCPT TO:<Postmaster>",
+                     "RCPT TO:<a@b.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@b.example", "DATA", "RSET", "NOOP",
+                     "NOOP hello", "QUIT", "VRFY someone", "HELP", "HELP DATA", "STARTTLS", "AUTH PLAIN"] {
+            #expect(try parse(line).wireLine == line)
+        }
+        #expect(ReversePath.null.description == "<>")
+        #expect(ForwardPath.postmaster("postmaster").description == "<postmaster>")
+        #expect(SMTPReply(code: 250, lines: ["first", "2.0.0 last"]).description == "250 first / 2.0.0 last")
+    }
+
     @Test func rcptPostmasterAndSourceRoute() throws {
         #expect(try parse("RCPT TO:<Postmaster>") == .rcpt(.postmaster("Postmaster"), ESMTPParameters()))
         let routed = try parse("RCPT TO:<@relay.one,@relay.two:user@final.example>")
