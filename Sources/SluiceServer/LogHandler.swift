@@ -54,7 +54,8 @@ public final class LogWriter: Sendable {
     private let pending = NIOLockedValueBox(State())
 
     private struct State {
-        var text = ""
+        /// The lines waiting, as the octets written (no string to grow, nothing to convert at the write).
+        var text: [UInt8] = []
         var scheduled = false
         var dropped = 0
         /// The timestamp of the current second, formatted once.
@@ -69,24 +70,24 @@ public final class LogWriter: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let schedule = pending.withLockedValue { state -> Bool in
-            if state.text.utf8.count + message.utf8.count + suffix.utf8.count + 32 > Self.limit {
+            if state.text.count + message.utf8.count + suffix.utf8.count + 32 > Self.limit {
                 state.dropped += 1
             } else {
                 if state.dropped > 0 {
-                    state.text += "(\(state.dropped) log line(s) dropped: stderr too slow)\n"
+                    state.text.append(contentsOf: "(\(state.dropped) log line(s) dropped: stderr too slow)\n".utf8)
                     state.dropped = 0
                 }
                 if now.tv_sec != state.second || state.stamp.isEmpty {
                     state.second = now.tv_sec
                     state.stamp = SluiceLogHandler.timestamp(seconds: now.tv_sec)
                 }
-                state.text += state.stamp
-                state.text += " "
-                state.text += level
-                state.text += " "
-                state.text += message
-                state.text += suffix
-                state.text += "\n"
+                state.text.append(contentsOf: state.stamp.utf8)
+                state.text.append(UInt8(ascii: " "))
+                state.text.append(contentsOf: level.utf8)
+                state.text.append(UInt8(ascii: " "))
+                state.text.append(contentsOf: message.utf8)
+                state.text.append(contentsOf: suffix.utf8)
+                state.text.append(UInt8(ascii: "\n"))
             }
             if state.scheduled { return false }
             state.scheduled = true
@@ -102,19 +103,19 @@ public final class LogWriter: Sendable {
     }
 
     private func drain() {
-        let text = pending.withLockedValue { state -> String in
-            var text = state.text
+        let bytes = pending.withLockedValue { state -> [UInt8] in
+            var text: [UInt8] = []
+            swap(&text, &state.text)
+            state.text.reserveCapacity(text.count) // the next batch is likely as large: no regrowth
             if state.dropped > 0 {
-                text += "(\(state.dropped) log line(s) dropped: stderr too slow)\n"
+                text.append(contentsOf: "(\(state.dropped) log line(s) dropped: stderr too slow)\n".utf8)
                 state.dropped = 0
             }
-            state.text = ""
             state.scheduled = false
             return text
         }
-        guard !text.isEmpty else { return }
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)

@@ -4,7 +4,7 @@ import Synchronization
 /// a per-process random seed and a counter, mixed (splitmix64), so ids never repeat within a process
 /// and cost no system call.
 enum SessionIdentifier {
-    private static let alphabet = Array("0123456789BCDFGHJKLMNPQRSTVWXYZ")
+    private static let alphabet = Array("0123456789BCDFGHJKLMNPQRSTVWXYZ".utf8)
     private static let seed = UInt64.random(in: 0...UInt64.max)
     private static let counter = Atomic<UInt64>(0)
 
@@ -13,11 +13,13 @@ enum SessionIdentifier {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         var value = z ^ (z >> 31)
-        var text = ""
-        for _ in 0..<12 {
-            text.append(alphabet[Int(value % UInt64(alphabet.count))])
-            value /= UInt64(alphabet.count)
+        // Twelve ASCII octets: a small string, written in place (no heap, no append per character).
+        return String(unsafeUninitializedCapacity: 12) { buffer in
+            for index in 0..<12 {
+                buffer[index] = alphabet[Int(value % UInt64(alphabet.count))]
+                value /= UInt64(alphabet.count)
+            }
+            return 12
         }
-        return text
     }
 }

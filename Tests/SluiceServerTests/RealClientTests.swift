@@ -17,6 +17,10 @@ import Testing
             let message = try #require(messages.first)
             #expect(message.recipients == ["bob@example.com"])
             #expect(message.wireData.hasPrefix("Received: from client.example ([127.0.0.1])\r\n\tby sluice.test (Sluice) with ESMTP id "))
+            // The session id: twelve characters of Postfix's queue-id alphabet, the same in the trace header
+            // and at the start of the session's log lines.
+            let id = try #require(message.wireData.firstMatch(of: /with ESMTP id ([0-9BCDFGHJKLMNPQRSTVWXYZ]{12})\r\n/)?.1)
+            #expect(sluice.log.messages.contains { $0.hasPrefix("info \(id): connect from [127.0.0.1]:") }, "\(sluice.log.messages)")
             #expect(message.wireData.contains("Subject: hello"))
             #expect(upstream.commands.contains("MAIL FROM:<alice@example.org>"))
         }
