@@ -15,7 +15,17 @@ extension SessionHandler {
             guard !quitSentUpstream else { return closeClient(upstream: upstream) }
             var quit = upstream.allocator.buffer(capacity: 6)
             quit.writeStaticString("QUIT\r\n")
-            upstream.writeAndFlush(quit).assumeIsolated().whenComplete { _ in upstream.close(promise: nil) }
+            // A polite QUIT, but not an endless one: behind a message an upstream stopped reading, it would
+            // wait for ever, and the upstream connection (and this handler, which it holds) with it.
+            // Like Postfix's smtp_quit_timeout, the command timeout bounds it. Only sessions that end
+            // without the client's QUIT come here.
+            let giveUp = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(timeouts.command * 1e9))) {
+                upstream.close(promise: nil)
+            }
+            upstream.writeAndFlush(quit).assumeIsolated().whenComplete { _ in
+                giveUp.cancel()
+                upstream.close(promise: nil)
+            }
         }
         closeClient(upstream: nil)
     }

@@ -17,6 +17,9 @@ public struct UpstreamScript: Sendable {
     public var finalReply = "250 2.0.0 Ok: queued"
     /// Close the connection as soon as message content starts arriving.
     public var dropDuringData = false
+    /// Stop reading once DATA is answered (the connection stays open): what the sender writes piles up
+    /// in the socket buffers, then its writes never complete.
+    public var stopReadingInData = false
     /// Never answer this verb (`MAIL`, `RCPT`, `DATA`, or `.` for the final dot).
     public var stallOn: String?
     /// With a TLS context, STARTTLS (advertised by default) really starts TLS.
@@ -179,6 +182,10 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
                     inData = true
                 }
                 send(script.dataReply, context)
+                if script.stopReadingInData {
+                    try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+                    return
+                }
             case "RSET":
                 recipients = []
                 send("250 2.0.0 Ok", context)

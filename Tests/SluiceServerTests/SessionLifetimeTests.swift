@@ -39,6 +39,28 @@ import Testing
         }
     }
 
+    /// The client leaves while its message is stuck on the way to an upstream that stopped reading: the
+    /// QUIT Sluice queues behind it can never be written, so only the command timeout ends the wait.
+    @Test func aClientLeavingWhileTheUpstreamStoppedReadingFreesItsHandlerAfterTheCommandTimeout() async throws {
+        var script = UpstreamScript()
+        script.stopReadingInData = true
+        script.ehloLines.removeAll { $0.hasPrefix("SIZE") } // Sluice's own 25 MiB limit applies
+        try await withRelay(script, configure: { $0.upstreamTimeouts.command = 1 }) { upstream, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            try await client.startTransaction()
+            // 20 MiB: more than the loopback socket buffers hold, so Sluice's writes to the upstream stall.
+            let line = String(repeating: "x", count: 1022) + "\r\n"
+            try await client.send("Subject: stuck\r\n\r\n" + String(repeating: line, count: 20 * 1024) + ".\r\n")
+            let stalled = ContinuousClock.now + .seconds(10)
+            while upstream.commands.last != "DATA" || sluice.server.openSessions == 0, ContinuousClock.now < stalled {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            try? await Task.sleep(for: .milliseconds(300)) // the message is on its way and stuck
+            await client.close()
+            #expect(await handlersLeft(sluice) == 0, "the session handler is freed once the command timeout closes the upstream")
+        }
+    }
+
     @Test func sessionsWhoseUpstreamFailsFreeTheirHandlers() async throws {
         var script = UpstreamScript()
         script.dropDuringData = true
