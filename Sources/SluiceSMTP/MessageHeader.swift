@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+import Darwin
+#endif
 import NIOCore
 
 /// A header change, applied to the spooled message before it goes upstream.
@@ -86,21 +93,25 @@ public struct MessageHeader: Sendable {
     /// The body's text with dot-stuffing removed (a line's leading "." dropped), for body rules.
     public static func unstuffedBody(_ wire: ArraySlice<UInt8>) -> [UInt8] {
         // Copy runs between stuffed dots in bulk: a stuffed dot is a "." right after LF (or at the start).
-        var out: [UInt8] = []
-        out.reserveCapacity(wire.count)
-        var start = wire.startIndex
-        var index = wire.startIndex
-        if index < wire.endIndex, wire[index] == UInt8(ascii: ".") { start = index + 1; index += 1 }
-        while let lf = wire[index...].firstIndex(of: 10) {
-            let next = lf + 1
-            if next < wire.endIndex, wire[next] == UInt8(ascii: ".") {
-                out.append(contentsOf: wire[start..<next])
-                start = next + 1
+        // Line ends are found with memchr, not octet by octet.
+        wire.withUnsafeBufferPointer { bytes -> [UInt8] in
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return [] }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var start = 0
+            var index = 0
+            if bytes[0] == UInt8(ascii: ".") { start = 1; index = 1 }
+            while index < bytes.count, let found = memchr(base + index, 10, bytes.count - index) {
+                let next = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+                if next < bytes.count, bytes[next] == UInt8(ascii: ".") {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<next]))
+                    start = next + 1
+                }
+                index = next
             }
-            index = next
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            return out
         }
-        out.append(contentsOf: wire[start...])
-        return out
     }
 
     /// Line text without its CR LF.

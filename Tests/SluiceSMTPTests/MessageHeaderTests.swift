@@ -24,5 +24,11 @@ import Testing
 
     @Test func bodyForRulesHasDotStuffingRemoved() {
         #expect(MessageHeader.unstuffedBody(Array("..a\r\nb.c\r\n...d\r\n".utf8)[...]) == Array(".a\r\nb.c\r\n..d\r\n".utf8))
+        #expect(MessageHeader.unstuffedBody([]) == [])
+        #expect(MessageHeader.unstuffedBody(Array(".".utf8)[...]) == [])
+        #expect(MessageHeader.unstuffedBody(Array("a\r\n.".utf8)[...]) == Array("a\r\n".utf8))
+        #expect(MessageHeader.unstuffedBody(Array("a\n..\n\n.b\r\nc".utf8)[...]) == Array("a\n.\n\nb\r\nc".utf8))
+        let wire = Array("x\r\n..y\r\n".utf8)
+        #expect(MessageHeader.unstuffedBody(wire[3...]) == Array(".y\r\n".utf8), "a slice that does not start at 0")
     }
 }
