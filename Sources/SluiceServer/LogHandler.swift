@@ -74,7 +74,7 @@ public final class LogWriter: Sendable {
                 state.dropped += 1
             } else {
                 if state.dropped > 0 {
-                    state.text.append(contentsOf: "(\(state.dropped) log line(s) dropped: stderr too slow)\n".utf8)
+                    state.text.append(contentsOf: Self.droppedNotice(state.dropped))
                     state.dropped = 0
                 }
                 if now.tv_sec != state.second || state.stamp.isEmpty {
@@ -97,6 +97,11 @@ public final class LogWriter: Sendable {
         if schedule { queue.asyncAfter(deadline: .now() + .milliseconds(20)) { self.drain() } }
     }
 
+    /// The line that stands for lines dropped while stderr was too slow.
+    private static func droppedNotice(_ count: Int) -> String.UTF8View {
+        "(\(count) log line(s) dropped: stderr too slow)\n".utf8
+    }
+
     /// Writes whatever is waiting, now (at exit).
     public func flush() {
         queue.sync { self.drain() }
@@ -108,7 +113,7 @@ public final class LogWriter: Sendable {
             swap(&text, &state.text)
             state.text.reserveCapacity(text.count) // the next batch is likely as large: no regrowth
             if state.dropped > 0 {
-                text.append(contentsOf: "(\(state.dropped) log line(s) dropped: stderr too slow)\n".utf8)
+                text.append(contentsOf: Self.droppedNotice(state.dropped))
                 state.dropped = 0
             }
             state.scheduled = false
