@@ -13,7 +13,14 @@ public struct Mailbox: Hashable, Sendable, CustomStringConvertible {
         self.domain = domain
     }
 
-    public var description: String { "\(localPart)@\(domain)" }
+    public var description: String { String(writtenBy: write) }
+
+    /// `local-part@domain`, written straight into `buffer`.
+    public func write(into buffer: inout ByteBuffer) {
+        buffer.writeString(localPart)
+        buffer.writeStaticString("@")
+        buffer.writeString(domain)
+    }
 
     /// The domain lower-cased and without a trailing dot, for comparisons.
     public var normalizedDomain: String {
@@ -42,9 +49,7 @@ public struct Path: Hashable, Sendable, CustomStringConvertible {
     /// `<local-part@domain>`, written straight into `buffer`.
     public func write(into buffer: inout ByteBuffer) {
         buffer.writeStaticString("<")
-        buffer.writeString(mailbox.localPart)
-        buffer.writeStaticString("@")
-        buffer.writeString(mailbox.domain)
+        mailbox.write(into: &buffer)
         buffer.writeStaticString(">")
     }
 }
@@ -105,7 +110,16 @@ public struct ESMTPParameter: Hashable, Sendable, CustomStringConvertible {
         self.value = value
     }
 
-    public var description: String { value.map { "\(keyword)=\($0)" } ?? keyword }
+    public var description: String { String(writtenBy: write) }
+
+    /// `KEYWORD` or `KEYWORD=value`, written straight into `buffer`.
+    public func write(into buffer: inout ByteBuffer) {
+        buffer.writeString(keyword)
+        if let value {
+            buffer.writeStaticString("=")
+            buffer.writeString(value)
+        }
+    }
 }
 
 public struct ESMTPParameters: Hashable, Sendable {
@@ -122,11 +136,7 @@ public struct ESMTPParameters: Hashable, Sendable {
     public func write(into buffer: inout ByteBuffer) {
         for item in items {
             buffer.writeStaticString(" ")
-            buffer.writeString(item.keyword)
-            if let value = item.value {
-                buffer.writeStaticString("=")
-                buffer.writeString(value)
-            }
+            item.write(into: &buffer)
         }
     }
 
