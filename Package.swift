@@ -8,6 +8,11 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        // The pure layers as libraries, for the fuzz package in Fuzz/ (it depends on this one by path).
+        .library(name: "SluiceSMTP", targets: ["SluiceSMTP"]),
+        .library(name: "SluicePolicy", targets: ["SluicePolicy"]),
+        .library(name: "SluiceConfig", targets: ["SluiceConfig"]),
+        .library(name: "SluiceSession", targets: ["SluiceSession"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -77,7 +82,7 @@ let package = Package(
         ]),
         .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluicePolicy", "SluiceSMTP", "SluiceTestSupport"]),
         .testTarget(name: "SluiceSMTPTests", dependencies: [
-            "SluiceSMTP", .product(name: "NIOCore", package: "swift-nio"),
+            "SluiceSMTP", "SluiceTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
         .testTarget(name: "SluiceSessionTests", dependencies: ["SluiceSession", "SluiceSMTP", "SluicePolicy", "SluiceConfig"]),

@@ -6,12 +6,16 @@ import NIOCore
 /// smuggling). The content is passed on in wire form — dot-stuffed, exactly as the client sent it —
 /// so the upstream receives the same lines. A bare CR or LF is a fault (`.reject`, the message is
 /// refused at the final dot) or becomes CRLF (`.normalize`, with any `.` that then starts a line
-/// stuffed so it can never end the message upstream). Once a fault means refusal, content is no
-/// longer written out, so a refused message never costs memory or disk.
+/// stuffed so it can never end the message upstream). A NUL is a fault too (`.reject`) or is removed
+/// (`.normalize`); a line that began with removed NULs has its `.` stuffed, so `CRLF NUL . CRLF` can
+/// never become an end either. Once a fault means refusal, content is no longer written out, so a
+/// refused message never costs memory or disk.
 public struct DataDecoder: Sendable {
     public enum Fault: Hashable, Sendable {
         case bareLF
         case bareCR
+        /// A NUL octet: some MTAs end a line or the message on it (SMTP smuggling).
+        case nul
         case lineTooLong
         case tooLarge
     }
@@ -58,6 +62,21 @@ public struct DataDecoder: Sendable {
                 let byte = bytes[index]
                 switch state {
                 case .lineStart, .lineStartNormalized:
+                    if byte == 0 {
+                        // A NUL before anything else on the line: refused, or removed with the line
+                        // start kept (a "." after it is stuffed: it never reaches the upstream alone).
+                        if policy == .normalize {
+                            flush(upTo: index)
+                            runStart = index + 1
+                            state = .lineStartNormalized
+                            index += 1
+                            continue
+                        }
+                        raise(.nul)
+                        state = .inLine
+                        lineLength = 0
+                        continue
+                    }
                     if byte == UInt8(ascii: ".") {
                         flush(upTo: index)
                         runStart = index + 1
@@ -75,12 +94,22 @@ public struct DataDecoder: Sendable {
                     lineLength = 0
                     continue // same byte, in line
                 case .inLine:
-                    // Fast path: skip to the next CR or LF in one tight loop.
-                    if byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") {
-                        let end = Self.nextLineBreak(in: bytes, from: index + 1)
+                    // Fast path: skip to the next CR, LF or NUL in one tight loop.
+                    if byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") && byte != 0 {
+                        let end = Self.nextSpecial(in: bytes, from: index + 1)
                         lineLength += end - index
                         if lineLength > maxLineLength { raise(.lineTooLong) }
                         index = end
+                        continue
+                    }
+                    if byte == 0 {
+                        if policy == .normalize {
+                            flush(upTo: index)
+                            runStart = index + 1
+                        } else {
+                            raise(.nul)
+                        }
+                        index += 1
                         continue
                     }
                     if byte == UInt8(ascii: "\r") {
@@ -121,6 +150,21 @@ public struct DataDecoder: Sendable {
                         // reprocess this byte
                     }
                 case .dot:
+                    if byte == 0 {
+                        // ".NUL": the withheld dot was transparency; with the NUL removed the line's
+                        // content starts afresh, so what follows is stuffed again if it is a ".".
+                        if policy == .normalize {
+                            state = .lineStartNormalized
+                        } else {
+                            raise(.nul)
+                            emitStatic(".", into: &output)
+                            state = .inLine
+                            lineLength = 1
+                        }
+                        index += 1
+                        runStart = index
+                        continue
+                    }
                     if byte == UInt8(ascii: "\r") {
                         state = .dotCR
                         runStart = index + 1
@@ -167,9 +211,9 @@ public struct DataDecoder: Sendable {
         return finished
     }
 
-    /// The index of the first CR or LF at or after `start` (or `bytes.count`), eight octets at a time.
+    /// The index of the first CR, LF or NUL at or after `start` (or `bytes.count`), eight octets at a time.
     @inline(__always)
-    static func nextLineBreak(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+    static func nextSpecial(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         var index = start
@@ -177,12 +221,15 @@ public struct DataDecoder: Sendable {
             while index + 8 <= bytes.count {
                 let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
                 let cr = word ^ (ones &* 0x0D), lf = word ^ (ones &* 0x0A)
-                // A zero octet in `cr` or `lf` marks a CR or an LF (the classic "has zero byte" test).
-                if ((cr &- ones) & ~cr | (lf &- ones) & ~lf) & highs != 0 { break }
+                // A zero octet in `cr`, `lf` or `word` marks a CR, an LF or a NUL (the classic "has zero
+                // byte" test).
+                if ((cr &- ones) & ~cr | (lf &- ones) & ~lf | (word &- ones) & ~word) & highs != 0 { break }
                 index += 8
             }
         }
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\r"), bytes[index] != UInt8(ascii: "\n") { index += 1 }
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\r"), bytes[index] != UInt8(ascii: "\n"), bytes[index] != 0 {
+            index += 1
+        }
         return index
     }
 

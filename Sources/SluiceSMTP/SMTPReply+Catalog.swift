@@ -36,6 +36,8 @@ extension SMTPReply {
         SMTPReply(code: 554, enhanced: "5.6.0", "Error: message contains a bare <LF> (only <CR><LF> ends a line); message refused")
     public static let bareCarriageReturnInData =
         SMTPReply(code: 554, enhanced: "5.6.0", "Error: message contains a bare <CR> (only <CR><LF> ends a line); message refused")
+    public static let nulInData =
+        SMTPReply(code: 554, enhanced: "5.6.0", "Error: message contains a NUL octet (not allowed in SMTP); message refused")
     public static func dataLineTooLong(_ limit: Int) -> SMTPReply {
         SMTPReply(code: 554, enhanced: "5.6.0", "Error: message line longer than \(limit) octets; message refused")
     }
@@ -43,7 +45,8 @@ extension SMTPReply {
     // Syntax and sequence
     public static let commandLineTooLong = SMTPReply(code: 500, enhanced: "5.5.2", "Error: command line too long")
     public static let bareLineFeedInCommand = SMTPReply(code: 500, enhanced: "5.5.2", "Error: bare <LF> received in command line")
-    public static let invalidCharacterInCommand = SMTPReply(code: 500, enhanced: "5.5.2", "Error: bare <CR> or NUL in command line")
+    public static let bareCarriageReturnInCommand = SMTPReply(code: 500, enhanced: "5.5.2", "Error: bare <CR> received in command line")
+    public static let nulInCommand = SMTPReply(code: 500, enhanced: "5.5.2", "Error: NUL octet received in command line")
     public static let unknownCommand = SMTPReply(code: 500, enhanced: "5.5.2", "Error: command not recognized")
     public static let commandNotImplemented = SMTPReply(code: 502, enhanced: "5.5.1", "Error: command not implemented")
     public static func syntaxError(_ detail: String) -> SMTPReply {

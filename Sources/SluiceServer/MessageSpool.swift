@@ -28,11 +28,16 @@ final class MessageSpool {
     private(set) var backlog = 0
     private(set) var failed = false
     private var released = false
-    /// Called on the event loop when the file backlog falls below the threshold again.
+    /// Called on the event loop when the file backlog falls below the threshold again. Writes complete
+    /// on the thread pool's schedule, possibly after the session is gone: the closure must hold its
+    /// session weakly, and `release()` drops it.
     var onDrained: (() -> Void)?
+    private let registry: SessionRegistry?
 
     init(directory: String, threshold: Int, inspectionLimit: Int, pool: NIOThreadPool, eventLoop: EventLoop,
-         allocator: ByteBufferAllocator) {
+         allocator: ByteBufferAllocator, registry: SessionRegistry? = nil) {
+        self.registry = registry
+        registry?.spoolsAlive.add(1, ordering: .relaxed)
         self.directory = directory
         self.threshold = threshold
         self.inspectionLimit = inspectionLimit
@@ -40,6 +45,10 @@ final class MessageSpool {
         self.eventLoop = eventLoop
         self.memory = allocator.buffer(capacity: 0)
         self.allocator = allocator
+    }
+
+    deinit {
+        registry?.spoolsAlive.subtract(1, ordering: .relaxed)
     }
 
     var isOnDisk: Bool { writeChain != nil }
@@ -193,6 +202,7 @@ final class MessageSpool {
     func release() {
         guard !released else { return }
         released = true
+        onDrained = nil
         memory = ByteBuffer()
         guard let chain = writeChain else { return }
         chain.assumeIsolated().whenComplete { _ in self.closeDescriptor() }

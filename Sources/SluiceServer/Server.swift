@@ -178,6 +178,10 @@ public final class SluiceServer: Sendable {
 
     /// Session handlers still in memory (open sessions, plus any not yet freed after closing).
     public var sessionHandlersAlive: Int { registry.handlersAlive.load(ordering: .relaxed) }
+    /// Message spools still in memory (each holds message memory or an open spool file).
+    public var spoolsAlive: Int { registry.spoolsAlive.load(ordering: .relaxed) }
+    /// Upstream connection handlers still in memory.
+    public var upstreamConnectionsAlive: Int { registry.upstreamsAlive.load(ordering: .relaxed) }
 
     /// Stops accepting, lets open sessions finish for `grace` seconds, then tells the rest
     /// `421 4.3.2` (a session waiting on the upstream gets its reply first) and stops.

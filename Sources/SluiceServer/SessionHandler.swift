@@ -109,6 +109,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         clock?.remove(self)
+        spool?.release()
+        spool = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -192,7 +194,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 channel.eventLoop.makeCompletedFuture {
                     let handler = bound.value
                     if let implicitTLS { try channel.pipeline.syncOperations.addHandler(TLSHandler(context: implicitTLS)) }
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(delegate: handler))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(delegate: handler, registry: handler.environment.registry))
                     handler.upstream = channel
                 }
             }
@@ -290,8 +292,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                                          threshold: limits.memorySpoolThreshold,
                                          inspectionLimit: 256 * 1024 + configuration.bodyInspection,
                                          pool: environment.pool,
-                                         eventLoop: eventLoop, allocator: allocator)
-                spool.onDrained = { [unowned self] in self.resumeReadingIfPossible() }
+                                         eventLoop: eventLoop, allocator: allocator, registry: environment.registry)
+                // A spool write can complete on the thread pool after the client is gone. The closure holds
+                // this handler (strongly: a weak reference would give it a side table, and every retain and
+                // release the slow path) until `release()` drops it, which every end of a message and of
+                // the session calls (`close()`, `.discardMessage`, `handlerRemoved`): never a dangling call.
+                spool.onDrained = { self.resumeReadingIfPossible() }
                 self.spool = spool
             case .connectUpstream:
                 connectUpstream()

@@ -8,6 +8,10 @@ final class SessionRegistry: Sendable {
     /// Session handlers not yet freed. At rest it equals `count`; a handler that outlives its
     /// connection is a leak (a test holds it to zero).
     let handlersAlive = Atomic<Int>(0)
+    /// Message spools not yet freed (each holds memory or an open file until it goes).
+    let spoolsAlive = Atomic<Int>(0)
+    /// Upstream connection handlers not yet freed.
+    let upstreamsAlive = Atomic<Int>(0)
 
     func add(_ channel: Channel) {
         channels.withLockedValue { $0[ObjectIdentifier(channel)] = channel }

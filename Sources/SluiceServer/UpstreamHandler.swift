@@ -22,8 +22,16 @@ final class UpstreamHandler: ChannelInboundHandler {
     private var buffer = ByteBuffer()
     private var failed = false
 
-    init(delegate: any UpstreamDelegate) {
+    private let registry: SessionRegistry?
+
+    init(delegate: any UpstreamDelegate, registry: SessionRegistry? = nil) {
         self.delegate = delegate
+        self.registry = registry
+        registry?.upstreamsAlive.add(1, ordering: .relaxed)
+    }
+
+    deinit {
+        registry?.upstreamsAlive.subtract(1, ordering: .relaxed)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -61,6 +61,7 @@ extension ClientSession {
             switch fault {
             case .bareLF: reply = .bareLineFeedInData
             case .bareCR: reply = .bareCarriageReturnInData
+            case .nul: reply = .nulInData
             case .lineTooLong: reply = .dataLineTooLong(configuration.limits.dataLineLength)
             case .tooLarge: reply = .messageTooBig
             }

@@ -315,7 +315,8 @@ public struct ClientSession: Sendable {
         switch fault {
         case .tooLong: return error(.commandLineTooLong)
         case .bareLF: return error(.bareLineFeedInCommand)
-        case .bareCR, .nul: return error(.invalidCharacterInCommand)
+        case .bareCR: return error(.bareCarriageReturnInCommand)
+        case .nul: return error(.nulInCommand)
         }
     }
 

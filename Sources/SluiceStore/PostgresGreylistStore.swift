@@ -102,7 +102,11 @@ final class Connection: @unchecked Sendable {
     init(url: String, index: Int) {
         self.url = url
         queue = DispatchQueue(label: "sluice.greylist.postgres.\(index)")
-        groupCommit = GroupCommit(queue: queue) { [unowned self] batch in self.commit(batch) }
+        // Weak: a batch queued on `queue` may run after the connection is gone; its callers then hear so.
+        groupCommit = GroupCommit(queue: queue) { [weak self] batch in
+            guard let self else { return batch.map { _ in .failure(GreylistStoreError.unavailable("store closed")) } }
+            return self.commit(batch)
+        }
     }
 
     func close() {

@@ -28,7 +28,11 @@ public final class SQLiteGreylistStore: GreylistStore, @unchecked Sendable {
             try exec("PRAGMA synchronous=NORMAL")
             try exec("PRAGMA busy_timeout=2000")
             for statement in GreylistSQL.schema { try exec(statement) }
-            groupCommit = GroupCommit(queue: queue) { [unowned self] batch in self.commit(batch) }
+            // Weak: a batch queued on `queue` may run after the store is gone; its callers then hear so.
+            groupCommit = GroupCommit(queue: queue) { [weak self] batch in
+                guard let self else { return batch.map { _ in .failure(GreylistStoreError.unavailable("store closed")) } }
+                return self.commit(batch)
+            }
         } catch {
             sqlite3_close(handle)
             throw error

@@ -3,6 +3,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
+/// How a test client leaves: a FIN, or a TCP reset.
+public enum CloseMode: String, CaseIterable, Sendable { case clean, reset }
+
 /// A byte-level SMTP client for the cases no polite client produces: pipelined groups in one write,
 /// bare LFs, smuggling attempts, over-long lines. It sends exactly the bytes it is given.
 public final class RawClient: Sendable {
@@ -71,6 +74,22 @@ public final class RawClient: Sendable {
 
     public func close() async {
         try? await channel.close()
+    }
+
+    /// Aborts the connection: SO_LINGER 0, so the close sends a TCP reset instead of a FIN.
+    public func reset() async {
+        if let provider = channel as? SocketOptionProvider {
+            try? await provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        }
+        try? await channel.close()
+    }
+
+    /// Ends the connection the way `mode` says.
+    public func end(_ mode: CloseMode) async {
+        switch mode {
+        case .clean: await close()
+        case .reset: await reset()
+        }
     }
 }
 

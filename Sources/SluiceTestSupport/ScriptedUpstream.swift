@@ -26,6 +26,10 @@ public struct UpstreamScript: Sendable {
     public var tls: TLSContext?
     /// Users AUTH PLAIN and LOGIN accept (user → password); empty: every AUTH is refused.
     public var authUsers: [String: String] = [:]
+    /// End DATA the way a vulnerable MTA does: a line that is just "." ends it, whatever ends the lines
+    /// around it (CR, LF or CRLF) and with any NULs in it ignored. What follows is read as commands, so
+    /// a smuggling sequence that reached this upstream would show as a second message.
+    public var naiveEndOfData = false
     public var helpReply = "214-2.0.0 Commands:\r\n214-2.0.0   HELO EHLO MAIL RCPT DATA\r\n214 2.0.0 End of HELP info"
 
     public init() {}
@@ -45,6 +49,8 @@ public struct ReceivedMessage: Sendable {
     public var recipients: [String]
     /// The content exactly as it came over the wire (dot-stuffed), without the final `.CRLF`.
     public var wireData: String
+    /// The same octets, undecoded (NULs and 8-bit octets as they came).
+    public var wireBytes: [UInt8]
 }
 
 /// A small SMTP server written for the tests: it records every command and message and can refuse,
@@ -126,14 +132,17 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
                     return
                 }
                 data += buffer.readBytes(length: buffer.readableBytes) ?? []
-                guard let end = Self.endOfData(in: data) else { return }
-                let rest = Array(data[(end + 5)...])
-                let content = String(decoding: data[..<(end + 2)], as: UTF8.self)
+                guard let (contentEnd, next) = script.naiveEndOfData ? Self.naiveEndOfData(in: data) : Self.endOfData(in: data)
+                else { return }
+                let rest = Array(data[next...])
+                let bytes = Array(data[..<contentEnd])
                 data = []
                 inData = false
                 buffer.clear()
                 buffer.writeBytes(rest)
-                state.withLockedValue { $0.messages.append(ReceivedMessage(sender: sender, recipients: recipients, wireData: content)) }
+                let message = ReceivedMessage(sender: sender, recipients: recipients,
+                                              wireData: String(decoding: bytes, as: UTF8.self), wireBytes: bytes)
+                state.withLockedValue { $0.messages.append(message) }
                 recipients = []
                 if script.stallOn == "." { continue }
                 send(script.finalReply, context)
@@ -241,13 +250,33 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
         Data(base64Encoded: base64.trimmingCharacters(in: .whitespaces)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
-    private static func endOfData(in data: [UInt8]) -> Int? {
-        // The first CRLF.CRLF; a message that is just ".\r\n" has an implicit CRLF before it.
-        if data.starts(with: [46, 13, 10]) { return -2 }
+    /// Where the content ends and what follows the terminator begins: the first CRLF.CRLF; a message
+    /// that is just ".\r\n" has an implicit CRLF before it.
+    private static func endOfData(in data: [UInt8]) -> (Int, Int)? {
+        if data.starts(with: [46, 13, 10]) { return (0, 3) }
         guard data.count >= 5 else { return nil }
         for index in 0...(data.count - 5) where data[index] == 13 && data[index + 1] == 10 && data[index + 2] == 46
             && data[index + 3] == 13 && data[index + 4] == 10 {
-            return index
+            return (index + 2, index + 5)
+        }
+        return nil
+    }
+
+    /// A vulnerable MTA's end of data: a line that is "." once NULs are ignored, lines ending in CR, LF
+    /// or CRLF.
+    private static func naiveEndOfData(in data: [UInt8]) -> (Int, Int)? {
+        var start = 0
+        while start < data.count {
+            var end = start
+            while end < data.count, data[end] != 13, data[end] != 10 { end += 1 }
+            guard end < data.count else { return nil }
+            var next = end + 1
+            if data[end] == 13 {
+                guard next < data.count else { return nil } // a CR at the end: wait for what follows
+                if data[next] == 10 { next += 1 }
+            }
+            if data[start..<end].filter({ $0 != 0 }) == [46] { return (start, next) }
+            start = next
         }
         return nil
     }
