@@ -196,16 +196,32 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             flushCiphertext(context, promise: nil)
             context.flush()
         }
-        for (_, pending) in pendingWrites { pending?.fail(ChannelError.ioOnClosedChannel) }
-        pendingWrites = []
+        failPendingWrites(ChannelError.ioOnClosedChannel)
         context.close(mode: mode, promise: promise)
+    }
+
+    /// The peer went away before the handshake completed: writes waiting for it never will be made.
+    /// Their promises are failed, not dropped: a dropped promise keeps whatever its callbacks hold (the
+    /// session's context, so the session handler) for ever.
+    public func channelInactive(context: ChannelHandlerContext) {
+        failPendingWrites(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        failPendingWrites(ChannelError.ioOnClosedChannel)
+    }
+
+    private func failPendingWrites(_ error: Error) {
+        let writes = pendingWrites
+        pendingWrites = []
+        for (_, pending) in writes { pending?.fail(error) }
     }
 
     private func fail(_ context: ChannelHandlerContext, _ error: TLSError) {
         guard !failed else { return }
         failed = true
-        for (_, pending) in pendingWrites { pending?.fail(error) }
-        pendingWrites = []
+        failPendingWrites(error)
         context.fireErrorCaught(error)
         context.close(promise: nil)
     }

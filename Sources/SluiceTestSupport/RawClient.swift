@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SluiceTLS
 
 /// How a test client leaves: a FIN, or a TCP reset.
 public enum CloseMode: String, CaseIterable, Sendable { case clean, reset }
@@ -12,16 +13,32 @@ public final class RawClient: Sendable {
     private let channel: Channel
     private let received: NIOLockedValueBox<(text: String, closed: Bool)>
 
-    public static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawClient {
+    /// Connects; with `tls` (a client context), the connection is TLS from the first byte.
+    public static func connect(port: Int, host: String = "127.0.0.1", tls: TLSContext? = nil) async throws -> RawClient {
         let received = NIOLockedValueBox<(text: String, closed: Bool)>(("", false))
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RawTap())
+                    if let tls { try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(Collector(received: received))
                 }
             }
             .connect(host: host, port: port).get()
         return RawClient(channel: channel, received: received)
+    }
+
+    /// Writes octets straight to the socket, below TLS (a partial record, a bare handshake fragment).
+    public func sendRaw(bytes: [UInt8]) async throws {
+        let channel = self.channel
+        try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            guard let context = try? channel.pipeline.syncOperations.context(handlerType: RawTap.self) else {
+                return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+            }
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes)), promise: promise)
+            return promise.futureResult
+        }.get()
     }
 
     private init(channel: Channel, received: NIOLockedValueBox<(text: String, closed: Bool)>) {
@@ -91,6 +108,11 @@ public final class RawClient: Sendable {
         case .reset: await reset()
         }
     }
+}
+
+/// The first handler of a client's pipeline: `sendRaw` writes through its context, under any TLS.
+private final class RawTap: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
 }
 
 private final class Collector: ChannelInboundHandler {

@@ -8,6 +8,8 @@ import SluiceTLS
 public struct UpstreamScript: Sendable {
     /// The greeting; nil: accept the connection and never say anything.
     public var greeting: String? = "220 upstream.test ESMTP scripted"
+    /// Seconds before the greeting is sent.
+    public var greetingDelay: Double = 0
     public var ehloLines = ["upstream.test Hello", "PIPELINING", "SIZE 10240000", "8BITMIME", "STARTTLS", "AUTH PLAIN LOGIN",
                             "CHUNKING", "ENHANCEDSTATUSCODES", "DSN", "SMTPUTF8"]
     /// Recipients (lower-cased address without brackets) refused, with the full reply text (may be multi-line).
@@ -119,7 +121,14 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         state.withLockedValue { $0.connections += 1 }
-        if let greeting = script.greeting { send(greeting, context) }
+        guard let greeting = script.greeting else { return }
+        if script.greetingDelay > 0 {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(script.greetingDelay * 1000))) {
+                self.send(greeting, context)
+            }
+        } else {
+            send(greeting, context)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data incoming: NIOAny) {
