@@ -9,7 +9,8 @@ public struct ConfigurationLoader {
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
                                   "acknowledge", "greylist", "tls", "auth-plaintext"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
-                                    "command-line-length", "memory-spool", "body-inspection", "tls-required"]
+                                    "command-line-length", "memory-spool", "body-inspection", "tls-required",
+                                    "command-time", "data-rate"]
     public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
 
     private var configuration = Configuration()
@@ -205,6 +206,13 @@ public struct ConfigurationLoader {
             }
             return size
         }
+        func duration() -> Double? {
+            guard let duration = Quantity.duration(value.text), duration > 0 else {
+                error(value, "bad duration '\(value.text)' (use 30s, 5m, 1h)")
+                return nil
+            }
+            return duration
+        }
         func count() -> Int? {
             guard let count = Int(value.text), count > 0 else {
                 error(value, "'\(value.text)' is not a positive number")
@@ -227,9 +235,10 @@ public struct ConfigurationLoader {
         case "tls-required":
             guard value.text == "on" || value.text == "off" else { return error(value, "limit tls-required is 'on' or 'off'") }
             configuration.tlsRequiredEverywhere = value.text == "on"
-        case "idle-timeout":
-            guard let v = Quantity.duration(value.text), v > 0 else { return error(value, "bad duration '\(value.text)' (use 30s, 5m, 1h)") }
-            configuration.limits.idleTimeout = v
+        case "idle-timeout": if let v = duration() { configuration.limits.idleTimeout = v }
+        case "command-time": if let v = duration() { configuration.limits.commandTime = v }
+        case "data-rate":
+            if let v = size() { configuration.limits.minimumDataRate = v }
         default:
             error(arguments[0], "unknown limit '\(name)'\(Suggestion.hint(for: name, among: Self.limitNames))")
         }

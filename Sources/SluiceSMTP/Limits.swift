@@ -12,6 +12,11 @@ public struct Limits: Hashable, Sendable {
     public var errors: Int = 10
     /// Seconds a client may stay silent while Sluice waits for it.
     public var idleTimeout: Double = 300
+    /// Seconds a client may take to send one whole command line (bytes trickling in do not extend it).
+    public var commandTime: Double = 300
+    /// Slowest DATA accepted, in octets per second: a message gets `commandTime` plus one second per
+    /// this many octets (Postfix's `smtpd_min_data_rate`).
+    public var minimumDataRate: Int = 500
     /// Message octets held in memory before the spool moves to a temp file.
     public var memorySpoolThreshold: Int = 1024 * 1024
     /// Client bytes buffered ahead of the command being processed before Sluice stops reading.

@@ -14,6 +14,12 @@ extension SMTPReply {
     public static func idleTimeout(_ hostname: String) -> SMTPReply {
         SMTPReply(code: 421, enhanced: "4.4.2", "\(hostname) Error: timeout exceeded, closing connection")
     }
+    public static func commandTimeExceeded(_ hostname: String) -> SMTPReply {
+        SMTPReply(code: 421, enhanced: "4.4.2", "\(hostname) Error: command not received in time, closing connection")
+    }
+    public static func dataTooSlow(_ hostname: String) -> SMTPReply {
+        SMTPReply(code: 421, enhanced: "4.4.2", "\(hostname) Error: message data arriving too slowly, closing connection")
+    }
     public static func tooManyErrors(_ hostname: String) -> SMTPReply {
         SMTPReply(code: 421, enhanced: "4.7.0", "\(hostname) Error: too many errors, closing connection")
     }

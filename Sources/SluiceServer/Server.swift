@@ -54,7 +54,7 @@ public final class SluiceServer: Sendable {
         let settings = NIOLockedValueBox((configuration, Self.sessionConfiguration(configuration)))
         let clocks = SessionClocks(group: group) {
             let current = settings.withLockedValue { $0.0 }
-            return SessionClock.interval(for: [current.limits.idleTimeout, current.upstreamTimeouts.connect,
+            return SessionClock.interval(for: [current.limits.idleTimeout, current.limits.commandTime, current.upstreamTimeouts.connect,
                                                current.upstreamTimeouts.command, current.upstreamTimeouts.endOfData])
         }
         let environment = SessionEnvironment(

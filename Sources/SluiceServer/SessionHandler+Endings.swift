@@ -59,8 +59,18 @@ extension SessionHandler {
         }
         // Idle time counts only while the session waits on the client, not on the upstream or on its
         // own spool (reading paused while the disk catches up).
+        let sinceLastTick = Double((now - lastTick).nanoseconds) / 1e9
+        lastTick = now
         if session.inputMode == .none || pendingRead {
             lastClientActivity = now
+            return
+        }
+        let verdict = pace.waited(sinceLastTick)
+        if verdict != .inTime {
+            let what = verdict == .dataTooSlow ? "message data slower than \(pace.minimumDataRate) octets/s" : "no complete command within \(Int(pace.commandTime))s"
+            logger.info("\(sessionID): client too slow: \(what)")
+            perform(session.clientTooSlow(verdict))
+            flush()
             return
         }
         let idle = Double((now - lastClientActivity).nanoseconds) / 1e9

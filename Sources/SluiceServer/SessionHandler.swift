@@ -58,6 +58,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     /// When the upstream's reply is overdue (nil: nothing awaited). `SessionClock` checks it.
     var upstreamDeadline: NIODeadline?
     var lastClientActivity = NIODeadline.now()
+    /// The command-line deadline and the minimum DATA rate; `lastTick` is when the clock last looked.
+    var pace: ClientPace
+    var lastTick = NIODeadline.now()
     var clock: SessionClock?
     /// This session's place in its clock's list.
     var clockSlot: Int?
@@ -80,6 +83,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         self.negotiation = UpstreamTLSNegotiation(mode: configuration.upstreamTLS == nil ? .none : configuration.upstreamTLSMode,
                                                   hostname: configuration.hostname)
         self.framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
+        self.pace = ClientPace(commandTime: configuration.limits.commandTime, minimumDataRate: configuration.limits.minimumDataRate)
         self.logger = environment.logger
         environment.registry.handlersAlive.add(1, ordering: .relaxed)
     }
@@ -223,6 +227,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 break loop
             case .command:
                 guard let event = framer.next(from: &input) else { break loop }
+                pace.lineReceived()
                 switch event {
                 case .line(let line):
                     do {
@@ -237,15 +242,19 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 }
             case .authResponse:
                 guard let event = framer.next(from: &input) else { break loop }
+                pace.lineReceived()
                 switch event {
                 case .line(let line): perform(session.receivedAuthResponse(String(buffer: line)))
                 case .fault: perform(session.receivedAuthResponse("*")) // cancel the exchange (RFC 4954)
                 }
             case .data:
                 guard input.readableBytes > 0, var decoder, let spool else { break loop }
-                let finished = spool.append(decoding: input.readableBytes) { decoder.decode(&input, into: &$0) }
+                let available = input.readableBytes
+                let finished = spool.append(decoding: available) { decoder.decode(&input, into: &$0) }
                 self.decoder = decoder
+                pace.received(dataOctets: available - input.readableBytes)
                 if finished {
+                    pace.lineReceived()
                     perform(session.dataFinished(size: decoder.size, fault: decoder.fault))
                 } else if spool.failed {
                     perform(session.spoolFailed())
@@ -286,6 +295,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 upstream.writeAndFlush(buffer, promise: nil)
                 armUpstreamTimer(after: timeouts.command)
             case .receiveData:
+                pace.dataStarted()
                 decoder = DataDecoder(maxLineLength: limits.dataLineLength, maxSize: session.messageSizeLimit,
                                       policy: configuration.bareLineEndings)
                 let spool = MessageSpool(directory: configuration.spoolDirectory,

@@ -99,6 +99,13 @@ extension ClientSession {
         return [.reply(.idleTimeout(hostname)), .close]
     }
 
+    /// The client was too slow to finish a command line or its message (`ClientPace`).
+    public mutating func clientTooSlow(_ verdict: ClientPace.Verdict) -> [SessionAction] {
+        guard inputMode != .none, verdict != .inTime else { return [] }
+        state = .closed
+        return [.reply(verdict == .dataTooSlow ? .dataTooSlow(hostname) : .commandTimeExceeded(hostname)), .close]
+    }
+
     /// The server is stopping and the grace period is over: finish what the upstream is doing, then 421.
     public mutating func shutdownRequested() -> [SessionAction] {
         switch state {

@@ -16,6 +16,8 @@ import Testing
             limit idle-timeout     5m
             limit errors           10
             limit line-length      8K
+            limit command-time     2m
+            limit data-rate        1K
             timeout upstream-connect 10s
             bare-line-endings normalize
             """, file: "sluice.conf")
@@ -25,6 +27,8 @@ import Testing
         #expect(configuration.limits.messageSize == 25 * 1024 * 1024)
         #expect(configuration.limits.idleTimeout == 300)
         #expect(configuration.limits.dataLineLength == 8192)
+        #expect(configuration.limits.commandTime == 120)
+        #expect(configuration.limits.minimumDataRate == 1024)
         #expect(configuration.upstreamTimeouts.connect == 10)
         #expect(configuration.bareLineEndings == .normalize)
     }

@@ -57,6 +57,49 @@ import Testing
         }
     }
 
+    /// One byte every 100 ms keeps the idle timeout (0.5 s) at bay, but not the command deadline.
+    @Test func clientTricklingACommandLineGets421WhenTheCommandTimeIsUp() async throws {
+        try await withRelay(configure: { $0.limits.idleTimeout = 0.5; $0.limits.commandTime = 1 }) { upstream, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            await client.waitForReplies(1)
+            let started = ContinuousClock.now
+            for byte in "EHLO a-very-slow-client.example.org\r\n".utf8 where !client.isClosed {
+                try? await client.send(bytes: [byte])
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(await client.waitForClose(seconds: 10))
+            #expect(ContinuousClock.now - started < .seconds(4), "the 37-byte line would take 3.7 s")
+            #expect(client.replies.last?.hasPrefix("421 4.4.2") == true && client.replies.last?.contains("command") == true,
+                    "got \(client.replies)")
+            #expect(!upstream.commands.contains { $0.hasPrefix("EHLO") }, "the trickled command never reached the upstream")
+            #expect(sluice.log.messages.contains { $0.contains("client too slow: no complete command") })
+        }
+    }
+
+    /// 100 octets every 100 ms is 1,000 octets/s: below a 4 KiB/s minimum the message is cut off; the
+    /// same client at full speed is not.
+    @Test func messageDataBelowTheMinimumRateGets421() async throws {
+        try await withRelay(configure: { $0.limits.commandTime = 0.5; $0.limits.minimumDataRate = 4096 }) { upstream, sluice in
+            let client = try await RawClient.connect(port: sluice.port)
+            try await client.startTransaction()
+            let line = String(repeating: "y", count: 98) + "\r\n"
+            for _ in 0..<50 where !client.isClosed {
+                try? await client.send(line)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(await client.waitForClose(seconds: 10))
+            #expect(client.replies.last?.hasPrefix("421 4.4.2") == true && client.replies.last?.contains("too slowly") == true,
+                    "got \(client.replies)")
+            #expect(upstream.messages.isEmpty)
+
+            let fast = try await RawClient.connect(port: sluice.port)
+            try await fast.startTransaction()
+            try await fast.send("Subject: fast\r\n\r\n" + String(repeating: line, count: 2000) + ".\r\n")
+            #expect(await fast.waitForReplies(6).last?.hasPrefix("250") == true)
+            await fast.close()
+        }
+    }
+
     @Test func idleClientGets421AndIsClosed() async throws {
         try await withRelay(configure: { $0.limits.idleTimeout = 0.3 }) { _, sluice in
             let client = try await RawClient.connect(port: sluice.port)
