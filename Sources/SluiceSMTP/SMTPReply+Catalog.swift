@@ -32,6 +32,8 @@ extension SMTPReply {
         SMTPReply(code: 451, enhanced: "4.4.2", "Error: upstream mail server failed, message not accepted; try again later")
     public static let upstreamTimedOut =
         SMTPReply(code: 451, enhanced: "4.4.7", "Error: upstream mail server timed out, message not accepted; try again later")
+    public static let spoolFull =
+        SMTPReply(code: 452, enhanced: "4.3.1", "Error: insufficient system storage, message not accepted; try again later")
     public static let spoolFailure =
         SMTPReply(code: 451, enhanced: "4.3.0", "Error: could not spool message, try again later")
 

@@ -27,6 +27,8 @@ final class MessageSpool {
     private var fileSize = 0
     private(set) var backlog = 0
     private(set) var failed = false
+    /// The first error of the spool file (open or write), once one happened.
+    private(set) var failure: Error?
     private var released = false
     /// Called on the event loop when the file backlog falls below the threshold again. Writes complete
     /// on the thread pool's schedule, possibly after the session is gone: the closure must hold its
@@ -140,9 +142,25 @@ final class MessageSpool {
             }
         }.always { result in
             self.backlog -= count
-            if case .failure = result { self.failed = true }
+            if case .failure(let error) = result {
+                self.failed = true
+                if self.failure == nil { self.failure = error }
+            }
             if !self.isCongested { self.onDrained?() }
         }.nonisolated()
+    }
+
+    /// Succeeds once everything appended so far is on disk (at once for a message in memory); fails
+    /// with the first error of the spool file.
+    func written() -> EventLoopFuture<Void> {
+        guard let writeChain else { return eventLoop.makeSucceededVoidFuture() }
+        return writeChain
+    }
+
+    /// True when `error` means the spool's file system is full (ENOSPC, EDQUOT).
+    static func isDiskFull(_ error: Error) -> Bool {
+        guard let error = error as? IOError else { return false }
+        return error.errnoCode == ENOSPC || error.errnoCode == EDQUOT
     }
 
     /// Writes `header`, the message from octet `skip` on (a header block replaced by edits is skipped and

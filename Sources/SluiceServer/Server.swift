@@ -73,6 +73,13 @@ public final class SluiceServer: Sendable {
                 let bootstrap = ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 1024)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    // An accept that fails (out of descriptors) is logged and accepting pauses for a second,
+                    // instead of retrying the failing accept in a tight loop.
+                    .serverChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(AcceptBackoff(logger: logger, endpoint: "\(endpoint)"))
+                        }
+                    }
                     // No child channel options: each one costs the accept path a future. Accepted sockets
                     // inherit TCP_NODELAY from the listener (NIO sets it there), NIO reads up to 4 times
                     // per readiness by default, and the read buffer is set synchronously below.

@@ -61,7 +61,7 @@ extension SessionHandler {
         // own spool (reading paused while the disk catches up).
         let sinceLastTick = Double((now - lastTick).nanoseconds) / 1e9
         lastTick = now
-        if session.inputMode == .none || pendingRead {
+        if session.inputMode == .none || pendingRead || settlingSpool {
             lastClientActivity = now
             return
         }

@@ -65,6 +65,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     /// This session's place in its clock's list.
     var clockSlot: Int?
 
+    /// After the final dot, until the spool file has everything (what the client pipelined waits).
+    var settlingSpool = false
     var pendingRead = false
     var processing = false
     var closed = false
@@ -248,22 +250,43 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 case .fault: perform(session.receivedAuthResponse("*")) // cancel the exchange (RFC 4954)
                 }
             case .data:
-                guard input.readableBytes > 0, var decoder, let spool else { break loop }
+                guard input.readableBytes > 0, !settlingSpool, var decoder, let spool else { break loop }
                 let available = input.readableBytes
                 let finished = spool.append(decoding: available) { decoder.decode(&input, into: &$0) }
                 self.decoder = decoder
                 pace.received(dataOctets: available - input.readableBytes)
                 if finished {
                     pace.lineReceived()
-                    perform(session.dataFinished(size: decoder.size, fault: decoder.fault))
-                } else if spool.failed {
-                    perform(session.spoolFailed())
+                    finishData(decoder, spool: spool)
                 }
             }
         }
         input.settleAfterParsing(allocator: allocator)
         flush()
         resumeReadingIfPossible()
+    }
+
+    /// The final dot arrived. A message on disk goes on only once every write reached the file: a spool
+    /// that failed (disk full, directory gone) is a 4xx now, before anything goes upstream. A spool
+    /// failure during DATA is never answered mid-message: the client is not reading replies then, and
+    /// what it still sends would be taken for commands.
+    func finishData(_ decoder: DataDecoder, spool: MessageSpool) {
+        guard spool.isOnDisk, decoder.fault == nil else {
+            return perform(session.dataFinished(size: decoder.size, fault: decoder.fault))
+        }
+        settlingSpool = true
+        spool.written().assumeIsolated().whenComplete { result in
+            self.settlingSpool = false
+            guard !self.closed else { return }
+            switch result {
+            case .success:
+                self.perform(self.session.dataFinished(size: decoder.size, fault: nil))
+            case .failure(let error):
+                self.logger.warning("\(self.sessionID): cannot spool message to \(self.configuration.spoolDirectory): \(error)")
+                self.perform(self.session.spoolFailed(diskFull: MessageSpool.isDiskFull(error), size: decoder.size))
+            }
+            self.process()
+        }
     }
 
     var isCongested: Bool {

@@ -84,11 +84,15 @@ extension ClientSession {
     }
 
     /// The spool could not hold the message (disk full, I/O error).
-    public mutating func spoolFailed() -> [SessionAction] {
+    /// The message could not be spooled (its final dot has arrived; nothing went upstream): `452 4.3.1`
+    /// when the disk is full, else `451 4.3.0`. Either way a temporary failure: the client keeps the
+    /// message and retries.
+    public mutating func spoolFailed(diskFull: Bool, size: Int) -> [SessionAction] {
         guard case .receivingData(let greeting, let transaction) = state else { return [] }
         state = .awaitingReply(.greeted(greeting), .internalReset)
-        return [.reply(.spoolFailure), .discardMessage,
-                .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: 0, reply: .spoolFailure)),
+        let reply: SMTPReply = diskFull ? .spoolFull : .spoolFailure
+        return [.reply(reply), .discardMessage,
+                .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: reply)),
                 .forward(.rset, .command)]
     }
 

@@ -15,10 +15,12 @@ public final class SluiceProcess: Sendable {
         return url.appendingPathComponent(".build/debug/sluice").path
     }
 
-    public static func start(_ arguments: [String]) throws -> SluiceProcess {
+    /// Starts `sluice ARGUMENTS`; with a `launcher` (`["/usr/bin/prlimit", "--nofile=64:64", "--"]`),
+    /// through it.
+    public static func start(_ arguments: [String], launcher: [String] = []) throws -> SluiceProcess {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
+        process.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [binary] + arguments
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
@@ -55,6 +57,21 @@ public final class SluiceProcess: Sendable {
     }
 
     public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Open descriptors of the process (from /proc).
+    public var openDescriptors: Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd")) ?? []).count
+    }
+
+    /// CPU seconds (user and system) the process has used so far.
+    public var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command name: state is field 3, utime 14 and stime 15 (1-based, as in proc(5)).
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 
     /// Waits for the process to exit; returns its status, or nil if it did not exit in time (it is then killed).
     public func waitForExit(seconds: Double = 30) async -> Int32? {

@@ -43,6 +43,7 @@ struct RunCommand: ParsableCommand {
         LoggingSystem.bootstrap { _ in SluiceLogHandler(level: level) }
         let logger = Logger(label: "sluice")
         for warning in warnings { logger.warning("\(warning)") }
+        OpenFileLimit.raise(logger: logger)
 
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
