@@ -33,6 +33,7 @@ public final class SluiceServer: Sendable {
     public let boundAddresses: [SocketAddress]
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
+    private let lookupPool: NIOThreadPool
     private let listeners: [Channel]
     private let registry: SessionRegistry
     private let logger: Logger
@@ -50,6 +51,10 @@ public final class SluiceServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
+        // Blocking lookups (getnameinfo) wait on the network for seconds: a pool of their own, so two
+        // slow answers never hold up a spool write or a content scan.
+        let lookupPool = NIOThreadPool(numberOfThreads: 4)
+        lookupPool.start()
         let registry = SessionRegistry()
         let settings = NIOLockedValueBox((configuration, Self.sessionConfiguration(configuration)))
         let clocks = SessionClocks(group: group) {
@@ -60,7 +65,7 @@ public final class SluiceServer: Sendable {
         let environment = SessionEnvironment(
             settings: settings,
             upstreamAddress: upstreamAddress,
-            pool: pool, registry: registry, clocks: clocks, metrics: ServerMetrics(), logger: logger,
+            pool: pool, lookupPool: lookupPool, registry: registry, clocks: clocks, metrics: ServerMetrics(), logger: logger,
             greylistStore: configuration.greylistStore, clock: configuration.clock)
         if !configuration.implicitTLS.isEmpty && configuration.tls == nil {
             throw ServerError.tlsNotConfigured(configuration.implicitTLS.first!)
@@ -103,11 +108,12 @@ public final class SluiceServer: Sendable {
         } catch {
             for listener in listeners { try? await listener.close() }
             try? await pool.shutdownGracefully()
+            try? await lookupPool.shutdownGracefully()
             try? await group.shutdownGracefully()
             throw error
         }
         let server = SluiceServer(configuration: configuration, boundAddresses: listeners.compactMap(\.localAddress),
-                                  group: group, pool: pool, listeners: listeners, registry: registry, logger: logger,
+                                  group: group, pool: pool, lookupPool: lookupPool, listeners: listeners, registry: registry, logger: logger,
                                   settings: environment.settings)
         if let store = configuration.greylistStore {
             // Keys not retried in time and passed keys past expiry are removed every 10 minutes
@@ -132,13 +138,14 @@ public final class SluiceServer: Sendable {
     }
 
     private init(configuration: ServerConfiguration, boundAddresses: [SocketAddress], group: MultiThreadedEventLoopGroup,
-                 pool: NIOThreadPool, listeners: [Channel], registry: SessionRegistry, logger: Logger,
+                 pool: NIOThreadPool, lookupPool: NIOThreadPool, listeners: [Channel], registry: SessionRegistry, logger: Logger,
                  settings: NIOLockedValueBox<(ServerConfiguration, SessionConfiguration)>) {
         self.settings = settings
         self.configuration = configuration
         self.boundAddresses = boundAddresses
         self.group = group
         self.pool = pool
+        self.lookupPool = lookupPool
         self.listeners = listeners
         self.registry = registry
         self.logger = logger
@@ -211,6 +218,7 @@ public final class SluiceServer: Sendable {
         }
         try? await group.shutdownGracefully()
         try? await pool.shutdownGracefully()
+        try? await lookupPool.shutdownGracefully()
         await configuration.greylistStore?.close()
         logger.info("stopped")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import SluicePolicy
 import SluiceSMTP
 import SluiceSession
@@ -35,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     /// Body octets the body rules look at.
     public var bodyInspection = 1024 * 1024
+    /// The PTR name of a client (blocking; runs on the lookup pool). Tests put a slow one here.
+    public var reverseDNS: @Sendable (SocketAddress) -> String? = { ReverseDNS.name(of: $0) }
     /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.
     public var shutdownGrace: Double = 30
 

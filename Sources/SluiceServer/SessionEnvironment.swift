@@ -11,7 +11,10 @@ struct SessionEnvironment: Sendable {
     let settings: NIOLockedValueBox<(ServerConfiguration, SessionConfiguration)>
     /// The upstream's address, resolved once at start-up.
     let upstreamAddress: SocketAddress
+    /// Disk (spool) and content rules.
     let pool: NIOThreadPool
+    /// Blocking lookups (reverse DNS), which can wait seconds each.
+    let lookupPool: NIOThreadPool
     let registry: SessionRegistry
     /// Each event loop's session timeouts.
     let clocks: SessionClocks

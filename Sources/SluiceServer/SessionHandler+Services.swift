@@ -109,7 +109,8 @@ extension SessionHandler {
             self.perform(self.session.clientNameResolved(nil))
             self.flush()
         }
-        environment.pool.runIfActive(eventLoop: eventLoop) { ReverseDNS.name(of: address) }
+        let resolve = configuration.reverseDNS
+        environment.lookupPool.runIfActive(eventLoop: eventLoop) { resolve(address) }
             .assumeIsolated().whenComplete { result in
                 deadline.cancel()
                 self.perform(self.session.clientNameResolved((try? result.get()) ?? nil))
