@@ -26,6 +26,9 @@ public struct UpstreamScript: Sendable {
     public var stallOn: String?
     /// With a TLS context, STARTTLS (advertised by default) really starts TLS.
     public var tls: TLSContext?
+    /// How the upstream misbehaves at a stage: `GREETING`, `EHLO`, `MAIL`, `RCPT`, `DATA` or `.` (the
+    /// reply to the final dot).
+    public var faults: [String: UpstreamFault] = [:]
     /// Users AUTH PLAIN and LOGIN accept (user → password); empty: every AUTH is refused.
     public var authUsers: [String: String] = [:]
     /// End DATA the way a vulnerable MTA does: a line that is just "." ends it, whatever ends the lines
@@ -100,11 +103,11 @@ public final class ScriptedUpstream: Sendable {
     }
 }
 
-private final class ScriptedUpstreamHandler: ChannelInboundHandler {
+final class ScriptedUpstreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let script: UpstreamScript
+    let script: UpstreamScript
     private let state: NIOLockedValueBox<UpstreamRecord>
     private var buffer = ByteBuffer()
     private enum AuthStep { case none, plain, loginUser, loginPassword(String) }
@@ -124,10 +127,10 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
         guard let greeting = script.greeting else { return }
         if script.greetingDelay > 0 {
             context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(script.greetingDelay * 1000))) {
-                self.send(greeting, context)
+                self.reply(greeting, to: "GREETING", context)
             }
         } else {
-            send(greeting, context)
+            reply(greeting, to: "GREETING", context)
         }
     }
 
@@ -154,7 +157,7 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
                 state.withLockedValue { $0.messages.append(message) }
                 recipients = []
                 if script.stallOn == "." { continue }
-                send(script.finalReply, context)
+                reply(script.finalReply, to: ".", context)
                 continue
             }
             guard let lf = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return }
@@ -181,25 +184,25 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
             switch verb {
             case "EHLO":
                 let lines = script.ehloLines
-                send(lines.enumerated().map { "250\($0.offset == lines.count - 1 ? " " : "-")\($0.element)" }.joined(separator: "\r\n"), context)
+                reply(lines.enumerated().map { "250\($0.offset == lines.count - 1 ? " " : "-")\($0.element)" }.joined(separator: "\r\n"), to: verb, context)
             case "HELO": send("250 upstream.test", context)
             case "MAIL":
                 sender = line
                 recipients = []
-                send("250 2.1.0 Ok", context)
+                reply("250 2.1.0 Ok", to: verb, context)
             case "RCPT":
                 let address = line.drop { $0 != "<" }.dropFirst().prefix { $0 != ">" }.lowercased()
                 if let reply = script.rejectRecipients[address] {
                     send(reply, context)
                 } else {
                     recipients.append(address)
-                    send("250 2.1.5 Ok", context)
+                    reply("250 2.1.5 Ok", to: verb, context)
                 }
             case "DATA":
                 if script.dataReply.hasPrefix("354") {
                     inData = true
                 }
-                send(script.dataReply, context)
+                reply(script.dataReply, to: verb, context)
                 if script.stopReadingInData {
                     try? context.channel.syncOptions?.setOption(.autoRead, value: false)
                     return
@@ -290,7 +293,7 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
         return nil
     }
 
-    private func send(_ text: String, _ context: ChannelHandlerContext) {
+    func send(_ text: String, _ context: ChannelHandlerContext) {
         var out = context.channel.allocator.buffer(capacity: text.utf8.count + 2)
         out.writeString(text + "\r\n")
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
