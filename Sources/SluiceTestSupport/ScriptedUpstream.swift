@@ -143,8 +143,11 @@ final class ScriptedUpstreamHandler: ChannelInboundHandler {
                     context.close(promise: nil)
                     return
                 }
+                // Scan only what is new (and the four octets before it): a 10 MiB message arrives in
+                // hundreds of reads.
+                let scanFrom = max(0, data.count - 4)
                 data += buffer.readBytes(length: buffer.readableBytes) ?? []
-                guard let (contentEnd, next) = script.naiveEndOfData ? Self.naiveEndOfData(in: data) : Self.endOfData(in: data)
+                guard let (contentEnd, next) = script.naiveEndOfData ? Self.naiveEndOfData(in: data) : Self.endOfData(in: data, from: scanFrom)
                 else { return }
                 let rest = Array(data[next...])
                 let bytes = Array(data[..<contentEnd])
@@ -264,10 +267,10 @@ final class ScriptedUpstreamHandler: ChannelInboundHandler {
 
     /// Where the content ends and what follows the terminator begins: the first CRLF.CRLF; a message
     /// that is just ".\r\n" has an implicit CRLF before it.
-    private static func endOfData(in data: [UInt8]) -> (Int, Int)? {
+    private static func endOfData(in data: [UInt8], from start: Int) -> (Int, Int)? {
         if data.starts(with: [46, 13, 10]) { return (0, 3) }
-        guard data.count >= 5 else { return nil }
-        for index in 0...(data.count - 5) where data[index] == 13 && data[index + 1] == 10 && data[index + 2] == 46
+        guard data.count >= 5, start <= data.count - 5 else { return nil }
+        for index in start...(data.count - 5) where data[index] == 13 && data[index + 1] == 10 && data[index + 2] == 46
             && data[index + 3] == 13 && data[index + 4] == 10 {
             return (index + 2, index + 5)
         }
