@@ -17,7 +17,10 @@ LISTEN       ?= 127.0.0.1:2525
 DEMO_PORT    ?= 2526
 DEMO_DIR     ?= /tmp/sluice-demo-mail
 
-.PHONY: all deps build test lint run bench clean
+FUZZ_SECONDS ?= 300
+SOAK_SECONDS ?= 600
+
+.PHONY: all deps build test lint run bench fuzz soak asan tsan clean
 
 all: build
 
@@ -72,5 +75,27 @@ bench:
 	  SLUICE_BIN=$$bin/sluice GREYBENCH_BIN=$$bin/GreyBench bash Benchmarks/greylist.sh && \
 	  SLUICE_BIN=$$bin/sluice bash Benchmarks/tls.sh
 
+# libFuzzer targets (Fuzz/, built with -sanitize=fuzzer,address), each for FUZZ_SECONDS.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/run.sh
+
+# Steady load through a release build with rules and greylisting, the upstream restarted every 30 s,
+# tricklers and aborted sessions; checks every acknowledged message arrived once, descriptors, spool, RSS.
+soak: deps
+	$(SWIFT) build $(RELEASE)
+	python3 Benchmarks/soak/soak.py --sluice $$($(SWIFT) build $(RELEASE) --show-bin-path)/sluice --seconds $(SOAK_SECONDS)
+
+# The unit and integration tests under AddressSanitizer / ThreadSanitizer, each in a build folder of
+# its own; the tests that run the sluice binary run the sanitized one.
+asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	SLUICE_BINARY=$(CURDIR)/.build-asan/debug/sluice ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	SLUICE_BINARY=$(CURDIR)/.build-tsan/debug/sluice TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/.ci/tsan.supp" \
+	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan .build-tsan Fuzz/.build

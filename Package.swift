@@ -68,8 +68,9 @@ let package = Package(
         ], path: "Benchmarks/GlueBench"),
 
         // Test support: scripted upstream, external client runner, in-process server.
+        .target(name: "CTestSupport"),
         .target(name: "SluiceTestSupport", dependencies: [
-            "SluiceServer", "SluiceSMTP", "SluiceConfig", "SluiceStore", "SluiceTLS",
+            "CTestSupport", "SluiceServer", "SluiceSMTP", "SluiceConfig", "SluiceStore", "SluiceTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

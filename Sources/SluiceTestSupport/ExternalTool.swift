@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Runs a real program (swaks, python3, smtp-source, the sluice binary) and collects its output.
 public struct ExternalTool {
@@ -47,32 +48,27 @@ public struct ExternalTool {
         guard let executable = name.hasPrefix("/") ? name : path(of: name) else {
             throw ToolMissing(name: name)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
-        // Read both pipes concurrently so a chatty tool never blocks on a full pipe — on Dispatch threads:
-        // a blocking read on Swift's cooperative pool (2 threads here) would starve the server under test.
-        async let stdoutData = readToEnd(out.fileHandleForReading)
-        async let stderrData = readToEnd(err.fileHandleForReading)
+        let child = try ChildProcess.spawn(executable, arguments, stdin: Data((stdin ?? "").utf8))
+        async let stdoutData = readToEnd(child.stdoutFD)
+        async let stderrData = readToEnd(child.stderrFD)
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline { process.terminate() }
+        var status = child.exitStatus
+        while status == nil {
+            if Date() > deadline { child.signal(SIGKILL) }
             try await Task.sleep(nanoseconds: 10_000_000)
+            status = child.exitStatus
         }
-        return Result(status: process.terminationStatus, stdout: String(decoding: await stdoutData, as: UTF8.self),
+        return Result(status: status ?? -1, stdout: String(decoding: await stdoutData, as: UTF8.self),
                       stderr: String(decoding: await stderrData, as: UTF8.self))
     }
 
-    private static func readToEnd(_ handle: FileHandle) async -> Data {
+    /// Everything the child writes to `fd`, read on a thread of its own: a blocking read on Swift's
+    /// cooperative pool (2 threads here) would starve the server under test.
+    private static func readToEnd(_ fd: Int32) async -> Data {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+            let collected = NIOLockedValueBox(Data())
+            ChildProcess.drain(fd, { chunk in collected.withLockedValue { $0.append(chunk) } },
+                               done: { continuation.resume(returning: collected.withLockedValue { $0 }) })
         }
     }
 

@@ -3,11 +3,13 @@ import NIOConcurrencyHelpers
 
 /// The real `sluice` binary as an administrator runs it, for signals, exit codes and stderr.
 public final class SluiceProcess: Sendable {
-    public let process: Process
+    public let process: ChildProcess
     private let stderrText: NIOLockedValueBox<String>
 
-    /// The built binary: `.build/debug/sluice` next to the package (make test builds it first).
+    /// The built binary: `$SLUICE_BINARY`, else `.build/debug/sluice` next to the package (make test
+    /// builds it first; `make asan` and `make tsan` point it at their own build).
     public static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["SLUICE_BINARY"], !path.isEmpty { return path }
         var url = URL(fileURLWithPath: #filePath)
         while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
             url.deleteLastPathComponent()
@@ -18,25 +20,22 @@ public final class SluiceProcess: Sendable {
     /// Starts `sluice ARGUMENTS`; with a `launcher` (`["/usr/bin/prlimit", "--nofile=64:64", "--"]`),
     /// through it.
     public static func start(_ arguments: [String], launcher: [String] = []) throws -> SluiceProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
-        process.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [binary] + arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
+        let executable = launcher.first ?? binary
+        let process = try ChildProcess.spawn(executable, launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [binary] + arguments,
+                                             captureStdout: false)
         let text = NIOLockedValueBox("")
-        err.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil; return }
-            text.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
-        }
-        try process.run()
+        ChildProcess.drain(process.stderrFD) { data in text.withLockedValue { $0 += String(decoding: data, as: UTF8.self) } }
         return SluiceProcess(process: process, stderrText: text)
     }
 
-    private init(process: Process, stderrText: NIOLockedValueBox<String>) {
+    private init(process: ChildProcess, stderrText: NIOLockedValueBox<String>) {
         self.process = process
         self.stderrText = stderrText
+    }
+
+    /// A test that failed before stopping its Sluice does not leave it running.
+    deinit {
+        if process.isRunning { process.signal(SIGKILL) }
     }
 
     public var stderr: String { stderrText.withLockedValue { $0 } }
@@ -56,23 +55,23 @@ public final class SluiceProcess: Sendable {
         return nil
     }
 
-    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    public func signal(_ number: Int32) { process.signal(number) }
 
     /// Open descriptors of the process (from /proc).
     public var openDescriptors: Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd")) ?? []).count
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.pid)/fd")) ?? []).count
     }
 
     /// Resident memory of the process now, in KiB (VmRSS).
     public var residentKiB: Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+        guard let status = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
     }
 
     /// CPU seconds (user and system) the process has used so far.
     public var cpuSeconds: Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After the command name: state is field 3, utime 14 and stime 15 (1-based, as in proc(5)).
@@ -84,10 +83,8 @@ public final class SluiceProcess: Sendable {
     public func waitForExit(seconds: Double = 30) async -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning, Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            return nil
-        }
-        return process.terminationStatus
+        if let status = process.exitStatus { return status }
+        process.signal(SIGKILL)
+        return nil
     }
 }

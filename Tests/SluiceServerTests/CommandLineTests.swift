@@ -190,7 +190,7 @@ import Testing
     @Test func sigtermDrainsOpenSessionsThenSays421AndExitsZero() async throws {
         let upstream = try await ScriptedUpstream.start()
         let sluice = try SluiceProcess.start(["run", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
-                                              "--hostname", "sluice.test", "--shutdown-grace", "1.5"])
+                                              "--hostname", "sluice.test", "--shutdown-grace", "4"])
         let port = try #require(await sluice.listeningPort(), "no listening line: \(sluice.stderr)")
 
         // A session in the middle of a message, and an idle one.

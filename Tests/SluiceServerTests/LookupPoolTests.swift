@@ -9,13 +9,16 @@ import Testing
     @Test func slowReverseLookupsDoNotHoldUpSpoolWrites() async throws {
         let calls = NIOLockedValueBox(0)
         let slowDone = NIOLockedValueBox(0)
+        // The two slow lookups hold their threads until the test lets them go (or 20 s pass): with a
+        // shared pool the message below could not be spooled until then.
+        let gate = DispatchSemaphore(value: 0)
         try await withRelay(configure: { configuration in
             try? configuration.apply(rules: "stage connect\n  reject client.name ~ /^evil\\./ \"554 5.7.1 no\"\n")
             configuration.limits.memorySpoolThreshold = 64 * 1024
             configuration.reverseDNS = { _ in
                 let call = calls.withLockedValue { $0 += 1; return $0 }
                 guard call <= 2 else { return nil } // later lookups answer at once
-                Thread.sleep(forTimeInterval: 3)
+                _ = gate.wait(timeout: .now() + 20)
                 slowDone.withLockedValue { $0 += 1 }
                 return nil
             }
@@ -31,6 +34,8 @@ import Testing
             #expect(slowDone.withLockedValue { $0 } == 0, "the message waited for the slow lookups")
             #expect(upstream.messages.count == 1)
             await client.close()
+            gate.signal()
+            gate.signal()
             for client in slow { await client.close() }
         }
     }

@@ -28,10 +28,13 @@ import Testing
     func upstreamFaultGivesTheStagesReplyAndNoFalseAcknowledgement(_ stage: String, _ fault: UpstreamFault) async throws {
         var script = UpstreamScript()
         script.faults[stage] = fault
+        // Short timeouts where the fault is a timeout; long ones elsewhere, so that on a loaded machine a
+        // close or a reset is not overtaken by a timer.
+        let timeout: Double = fault == .stall || fault == .lateReply ? 1 : 10
         try await withRelay(script, configure: {
-            $0.upstreamTimeouts.connect = 1
-            $0.upstreamTimeouts.command = 1
-            $0.upstreamTimeouts.endOfData = 1
+            $0.upstreamTimeouts.connect = timeout
+            $0.upstreamTimeouts.command = timeout
+            $0.upstreamTimeouts.endOfData = timeout
         }) { upstream, sluice in
             let client = try await RawClient.connect(port: sluice.port)
             let steps = ["", "EHLO c\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<x@y.example>\r\n", "DATA\r\n",
