@@ -40,7 +40,9 @@ public struct Lexer {
         var statements: [Statement] = []
         var current: Statement?
         var continueNext = false
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift: a split on "\n" alone would read a CRLF file as one line
+        // (and a comment on its first line would swallow the whole file).
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (index, rawLine) in lines.enumerated() {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }

@@ -41,6 +41,26 @@ struct RuleParser {
         return text
     }
 
+    /// A header field name (RFC 5322 ftext: printable ASCII but ':'), `*` and `?` included for globs.
+    mutating func headerName(_ what: String) throws(Failure) -> String {
+        let token = try next(what)
+        guard case .string(let text) = token.kind else { throw fail(token, "expected \(what) in double quotes, found '\(token.text)'") }
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 33 && $0 <= 126 && $0 != UInt8(ascii: ":") }) else {
+            throw fail(token, "'\(text)' is not a header field name (printable ASCII without spaces or ':')")
+        }
+        return text
+    }
+
+    /// A header field value: one line (no CR, LF or NUL; Sluice folds nothing itself).
+    mutating func headerValue() throws(Failure) -> String {
+        let token = try next("a header value")
+        guard case .string(let text) = token.kind else { throw fail(token, "expected a header value in double quotes, found '\(token.text)'") }
+        guard !text.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
+            throw fail(token, "a header value cannot contain CR, LF or NUL")
+        }
+        return text
+    }
+
     mutating func keyword(_ word: String) throws(Failure) {
         let token = try next("'\(word)'")
         guard token.word == word else { throw fail(token, "expected '\(word)', found '\(token.text)'") }
@@ -55,13 +75,13 @@ struct RuleParser {
             switch verb {
             case "add", "replace":
                 try keyword("header")
-                let name = try string("a header name")
-                let value = try string("a header value")
+                let name = try headerName("a header name")
+                let value = try headerValue()
                 action = verb == "add" ? .addHeader(name, value) : .replaceHeader(name, value)
                 if stage < .header { throw fail(head, "'\(verb) header' is only possible from stage header on") }
             case "remove":
                 try keyword("header")
-                action = .removeHeader(try string("a header name or glob"))
+                action = .removeHeader(try headerName("a header name or glob"))
                 if stage < .header { throw fail(head, "'remove header' is only possible from stage header on") }
             case "tag":
                 let token = try next("a tag name")

@@ -13,7 +13,8 @@ import CPCRE2
 /// subject can cost; hitting a limit is reported as `MatchLimitExceeded`, never as "no match".
 public final class Pattern: @unchecked Sendable, CustomStringConvertible {
     public struct CompileError: Error, Hashable, Sendable {
-        /// Offset in the pattern text where PCRE2 gave up (for the column of the diagnostic).
+        /// Offset in the pattern text where PCRE2 gave up, in characters (for the column of the
+        /// diagnostic; PCRE2 itself counts octets).
         public var offset: Int
         public var message: String
     }
@@ -40,14 +41,15 @@ public final class Pattern: @unchecked Sendable, CustomStringConvertible {
             case "x": options |= UInt32(PCRE2_EXTENDED)
             case "u": options |= UInt32(PCRE2_UTF) | UInt32(PCRE2_UCP) | UInt32(PCRE2_MATCH_INVALID_UTF)
             default:
-                throw CompileError(offset: source.utf8.count + 1 + index, message: "unknown pattern flag '\(flag)' (use \(Self.flagLetters))")
+                throw CompileError(offset: source.count + 1 + index, message: "unknown pattern flag '\(flag)' (use \(Self.flagLetters))")
             }
         }
         var errorCode: Int32 = 0
         var errorOffset = 0
         let bytes = Array(source.utf8)
         guard let code = pcre2_compile_8(bytes, bytes.count, options, &errorCode, &errorOffset, nil) else {
-            throw CompileError(offset: errorOffset, message: Self.message(for: errorCode))
+            let characters = String(decoding: bytes.prefix(errorOffset), as: UTF8.self).count
+            throw CompileError(offset: characters, message: Self.message(for: errorCode))
         }
         self.source = source
         self.flags = flags

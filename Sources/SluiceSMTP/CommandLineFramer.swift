@@ -42,9 +42,10 @@ public struct CommandLineFramer: Sendable {
         let length = lf - buffer.readerIndex
         let hasCR = length > 0 && buffer.getInteger(at: lf - 1, as: UInt8.self) == UInt8(ascii: "\r")
         if discarding {
+            // Too long, whatever ends it: the same answer as for a line that arrived in one read.
             buffer.moveReaderIndex(forwardBy: length + 1)
             discarding = false
-            return hasCR ? .fault(.tooLong) : .fault(.bareLF)
+            return .fault(.tooLong)
         }
         if length + (hasCR ? 1 : 2) > maxLength {
             buffer.moveReaderIndex(forwardBy: length + 1)

@@ -22,7 +22,8 @@ public enum CommandParser {
             for i in 0..<verbEnd where isAlpha(bytes[i]) { bytes[i] &= 0xDF } // ASCII upper case, in place
             verb = String(decoding: bytes[..<verbEnd], as: UTF8.self)
         } else {
-            verb = String(decoding: bytes[..<verbEnd], as: UTF8.self).uppercased()
+            // A verb is ASCII (RFC 5321): no Unicode case mapping, which turns "quıt" into "QUIT".
+            return .unknown(verb: String(String(decoding: bytes[..<verbEnd], as: UTF8.self).prefix(32)))
         }
         guard !verb.isEmpty, verb.utf8.allSatisfy({ isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "-") }) else {
             return .unknown(verb: String(verb.prefix(32)))
@@ -92,8 +93,11 @@ private struct Cursor {
 
     mutating func expectKeyword(_ keyword: String, usage: String) throws(Error) {
         let expected = Array(keyword.utf8)
-        guard bytes.count >= expected.count,
-              zip(bytes[0..<expected.count], expected).allSatisfy({ ($0 | 0x20) == ($1 | 0x20) || $0 == $1 })
+        // Letters compare case-insensitively, anything else exactly (0x1A | 0x20 is ":").
+        func same(_ byte: UInt8, _ wanted: UInt8) -> Bool {
+            byte == wanted || (CommandParser.isAlpha(wanted) && byte | 0x20 == wanted | 0x20)
+        }
+        guard bytes.count >= expected.count, zip(bytes[0..<expected.count], expected).allSatisfy(same)
         else { throw Error("use \(usage)") }
         index = expected.count
         while current == UInt8(ascii: " ") { index += 1 }

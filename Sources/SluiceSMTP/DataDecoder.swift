@@ -58,6 +58,13 @@ public struct DataDecoder: Sendable {
                 if end > runStart { emit(UnsafeRawBufferPointer(rebasing: bytes[runStart..<end]), into: &output) }
                 runStart = end
             }
+            // A fault at `position`: the content before it is counted first, so that of two faults
+            // (say a bare LF and the size limit) the earlier one is reported, however the input was
+            // split into reads.
+            func fail(_ fault: Fault, at position: Int) {
+                if self.fault == nil, position > runStart { flush(upTo: position) }
+                raise(fault)
+            }
             while index < bytes.count {
                 let byte = bytes[index]
                 switch state {
@@ -72,7 +79,7 @@ public struct DataDecoder: Sendable {
                             index += 1
                             continue
                         }
-                        raise(.nul)
+                        fail(.nul, at: index)
                         state = .inLine
                         lineLength = 0
                         continue
@@ -97,8 +104,9 @@ public struct DataDecoder: Sendable {
                     // Fast path: skip to the next CR, LF or NUL in one tight loop.
                     if byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") && byte != 0 {
                         let end = Self.nextSpecial(in: bytes, from: index + 1)
+                        let before = lineLength
                         lineLength += end - index
-                        if lineLength > maxLineLength { raise(.lineTooLong) }
+                        if lineLength > maxLineLength { fail(.lineTooLong, at: index + max(0, maxLineLength - before)) }
                         index = end
                         continue
                     }
@@ -107,7 +115,7 @@ public struct DataDecoder: Sendable {
                             flush(upTo: index)
                             runStart = index + 1
                         } else {
-                            raise(.nul)
+                            fail(.nul, at: index)
                         }
                         index += 1
                         continue
@@ -122,14 +130,14 @@ public struct DataDecoder: Sendable {
                             normalizedLineEndings += 1
                             state = .lineStartNormalized
                         } else {
-                            raise(.bareLF)
+                            fail(.bareLF, at: index)
                             lineLength = 0
                         }
                         index += 1
                         continue
                     } else {
                         lineLength += 1
-                        if lineLength > maxLineLength { raise(.lineTooLong) }
+                        if lineLength > maxLineLength { fail(.lineTooLong, at: index) }
                     }
                     index += 1
                 case .cr:
@@ -144,7 +152,7 @@ public struct DataDecoder: Sendable {
                             normalizedLineEndings += 1
                             state = .lineStartNormalized
                         } else {
-                            raise(.bareCR)
+                            fail(.bareCR, at: index)
                             state = .inLine
                         }
                         // reprocess this byte
@@ -156,7 +164,7 @@ public struct DataDecoder: Sendable {
                         if policy == .normalize {
                             state = .lineStartNormalized
                         } else {
-                            raise(.nul)
+                            fail(.nul, at: index)
                             emitStatic(".", into: &output)
                             state = .inLine
                             lineLength = 1
@@ -175,7 +183,7 @@ public struct DataDecoder: Sendable {
                             normalizedLineEndings += 1
                             state = .lineStartNormalized
                         } else {
-                            raise(.bareLF)
+                            fail(.bareLF, at: index)
                             state = .inLine
                         }
                         index += 1
@@ -197,7 +205,7 @@ public struct DataDecoder: Sendable {
                         normalizedLineEndings += 1
                         state = .lineStartNormalized
                     } else {
-                        raise(.bareCR)
+                        fail(.bareCR, at: index)
                         state = .inLine
                     }
                     runStart = index

@@ -41,7 +41,8 @@ public struct ReplyParser: Sendable {
     }
 
     private mutating func accept(_ bytes: UnsafeRawBufferPointer) throws(Error) -> SMTPReply? {
-        guard bytes.count >= 3, bytes[0...2].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        // A NUL or a bare CR inside a reply line is no SMTP: never passed on to the client.
+        guard bytes.count >= 3, bytes[0...2].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), !bytes.contains(0), !bytes.contains(13) else {
             throw .malformed(String(decoding: bytes.prefix(64), as: UTF8.self))
         }
         let value = Int(bytes[0] - 0x30) * 100 + Int(bytes[1] - 0x30) * 10 + Int(bytes[2] - 0x30)
