@@ -6,6 +6,7 @@
 #   Fuzz/run.sh FuzzDataDecoder ...  only these targets
 #   FUZZ_KEEP_GOING=1 Fuzz/run.sh    go on after a failure (libFuzzer -fork=1 -ignore_crashes=1) and
 #                                    count the failing inputs, to look past a known bug
+#   FUZZ_SEED=1 Fuzz/run.sh          libFuzzer's -seed (CI sets it: the same mutations every run)
 #   Fuzz/run.sh --crashes            replay every Fuzz/Crashes/<target>-<name> (each a known bug's input)
 #                                    and say which still fail
 #
@@ -94,6 +95,7 @@ for target in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" -max_len="$(max_len "$target")"
         -artifact_prefix="$dir/artifacts/" -print_final_stats=1 "${keep_going[@]}")
   [ -n "$dict" ] && args+=(-dict="$here/$dict")
+  [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")   # CI: the same mutations on every run
   "$bin/$target" "${args[@]}" "$dir/corpus" >"$dir/log" 2>&1
   status=$?
   runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$dir/log" | tail -1)

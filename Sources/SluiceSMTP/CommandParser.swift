@@ -17,14 +17,10 @@ public enum CommandParser {
             guard String(validating: bytes, as: UTF8.self) != nil else { throw Error("invalid UTF-8 in command") }
         }
         let verbEnd = bytes.firstIndex(of: UInt8(ascii: " ")) ?? bytes.count
-        let verb: String
-        if bytes[..<verbEnd].allSatisfy({ $0 < 0x80 }) {
-            for i in 0..<verbEnd where isAlpha(bytes[i]) { bytes[i] &= 0xDF } // ASCII upper case, in place
-            verb = String(decoding: bytes[..<verbEnd], as: UTF8.self)
-        } else {
-            // A verb is ASCII (RFC 5321): no Unicode case mapping, which turns "quıt" into "QUIT".
-            return .unknown(verb: String(String(decoding: bytes[..<verbEnd], as: UTF8.self).prefix(32)))
-        }
+        // ASCII upper case, in place. A verb is ASCII (RFC 5321): no Unicode case mapping, which turns
+        // "quıt" into "QUIT"; a non-ASCII octet makes it unknown below.
+        for i in 0..<verbEnd where isAlpha(bytes[i]) { bytes[i] &= 0xDF }
+        let verb = String(decoding: bytes[..<verbEnd], as: UTF8.self)
         guard !verb.isEmpty, verb.utf8.allSatisfy({ isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "-") }) else {
             return .unknown(verb: String(verb.prefix(32)))
         }

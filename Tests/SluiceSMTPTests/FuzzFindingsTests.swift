@@ -20,6 +20,19 @@ import Testing
         }
     }
 
+    /// An unknown verb with a non-ASCII octet kept its lower-case letters, so its wire form parsed to
+    /// another command (`FuzzCommandParser-unknown-verb-case`).
+    @Test func anUnknownVerbIsUpperCasedTheSameWayWithOrWithoutNonASCIIOctets() throws {
+        let line = Array("OOOoO(OOOOOOOOOOOOOOOOOOOOOOOOOQ".utf8) + [0, 0x51, 0, 0x44, 0x54, 0x3C, 0x6A, 0xC3, 0xB6, 0x72, 0x78, 0x65]
+        let command = try CommandParser.parse(line)
+        guard case .unknown(let verb) = command else {
+            Issue.record("parsed as \(command)")
+            return
+        }
+        #expect(verb == "OOOOO(OOOOOOOOOOOOOOOOOOOOOOOOOQ")
+        #expect(try CommandParser.parse(Array(verb.utf8)) == command)
+    }
+
     private func framerEvents(_ chunks: [String], maxLength: Int) -> [CommandLineFramer.Event] {
         var framer = CommandLineFramer(maxLength: maxLength)
         var buffer = ByteBuffer()
