@@ -61,11 +61,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         check(!error.message.isEmpty, "compile error without a message for /\(source)/\(flags)")
         if let z = flags.firstIndex(of: "z") {
             let index = flags.distance(from: flags.startIndex, to: z)
-            check(error.offset == source.utf8.count + 1 + index, "unknown flag at offset \(error.offset) in /\(source)/\(flags)")
+            // Offsets count characters (they become diagnostic columns).
+            check(error.offset == source.count + 1 + index, "unknown flag at offset \(error.offset) in /\(source)/\(flags)")
         } else {
             // PCRE2 may point one past the end (a malformed "(*VERB" at the end of the pattern).
-            check(error.offset >= 0 && error.offset <= source.utf8.count + 1,
-                  "compile error offset \(error.offset) outside /\(hex(source.utf8))/\(flags) (\(source.utf8.count) octets): \(error.message)")
+            check(error.offset >= 0 && error.offset <= source.count + 1,
+                  "compile error offset \(error.offset) outside /\(hex(source.utf8))/\(flags) (\(source.count) characters): \(error.message)")
         }
         return 0
     }
