@@ -89,12 +89,12 @@ soak: deps
 # its own; the tests that run the sluice binary run the sanitized one.
 asan: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	SLUICE_BINARY=$(CURDIR)/.build-asan/debug/sluice ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	SLUICE_SANITIZER=address SLUICE_BINARY=$(CURDIR)/.build-asan/debug/sluice ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	SLUICE_BINARY=$(CURDIR)/.build-tsan/debug/sluice TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/.ci/tsan.supp" \
+	SLUICE_SANITIZER=thread SLUICE_BINARY=$(CURDIR)/.build-tsan/debug/sluice TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/.ci/tsan.supp" \
 	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
 
 clean:
