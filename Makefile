@@ -18,6 +18,7 @@ DEMO_PORT    ?= 2526
 DEMO_DIR     ?= /tmp/sluice-demo-mail
 
 FUZZ_SECONDS ?= 300
+FUZZ_SEED    ?=
 SOAK_SECONDS ?= 600
 
 .PHONY: all deps build test lint run bench fuzz soak asan tsan clean
@@ -77,7 +78,7 @@ bench:
 
 # libFuzzer targets (Fuzz/, built with -sanitize=fuzzer,address), each for FUZZ_SECONDS.
 fuzz: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/run.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) bash Fuzz/run.sh
 
 # Steady load through a release build with rules and greylisting, the upstream restarted every 30 s,
 # tricklers and aborted sessions; checks every acknowledged message arrived once, descriptors, spool, RSS.
