@@ -27,12 +27,10 @@ final class MessageSpool {
     private var fileSize = 0
     private(set) var backlog = 0
     private(set) var failed = false
-    /// The first error of the spool file (open or write), once one happened.
-    private(set) var failure: Error?
     private var released = false
     /// Called on the event loop when the file backlog falls below the threshold again. Writes complete
-    /// on the thread pool's schedule, possibly after the session is gone: the closure must hold its
-    /// session weakly, and `release()` drops it.
+    /// on the thread pool's schedule, possibly after the session is gone: `release()` drops the
+    /// closure, so it is never called after its session ended.
     var onDrained: (() -> Void)?
     private let registry: SessionRegistry?
 
@@ -142,10 +140,7 @@ final class MessageSpool {
             }
         }.always { result in
             self.backlog -= count
-            if case .failure(let error) = result {
-                self.failed = true
-                if self.failure == nil { self.failure = error }
-            }
+            if case .failure = result { self.failed = true }
             if !self.isCongested { self.onDrained?() }
         }.nonisolated()
     }

@@ -33,8 +33,8 @@ public enum OpenFileLimit {
     }
 }
 
-/// On a listener: an accept that fails (EMFILE, ENFILE, ENOBUFS, ENOMEM) is logged, at most once a
-/// second, and accepting stops for a second. NIO's own `AcceptBackoffHandler` cannot do this when the
+/// On a listener: an accept that fails (EMFILE, ENFILE, ENOBUFS, ENOMEM) is logged and accepting
+/// stops for a second (so at most one line a second). NIO's own `AcceptBackoffHandler` cannot do this when the
 /// very first accept of a wake-up fails: the channel then never asks to read again (its read stays
 /// pending), the descriptor stays registered, and the event loop retries the failing accept in a tight
 /// loop (a whole core, measured). Turning `autoRead` off unregisters the listener for a second.
@@ -43,7 +43,6 @@ final class AcceptBackoff: ChannelInboundHandler {
     typealias InboundOut = Channel
     private let logger: Logger
     private let endpoint: String
-    private var lastLogged: NIODeadline?
     private var paused = false
     static let pause = TimeAmount.seconds(1)
 
@@ -54,12 +53,8 @@ final class AcceptBackoff: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         guard error is IOError else { return context.fireErrorCaught(error) }
-        let now = NIODeadline.now()
-        if lastLogged.map({ now - $0 >= .seconds(1) }) ?? true {
-            lastLogged = now
-            logger.warning("listener \(endpoint): cannot accept a connection: \(error); pausing new connections for 1s")
-        }
         guard !paused, let options = context.channel.syncOptions else { return }
+        logger.warning("listener \(endpoint): cannot accept a connection: \(error); pausing new connections for 1s")
         paused = true
         try? options.setOption(.autoRead, value: false)
         let channel = context.channel
