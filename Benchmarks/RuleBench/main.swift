@@ -25,7 +25,7 @@ let files = (try FileManager.default.contentsOfDirectory(atPath: arguments[2])).
 let messages: [[UInt8]] = files.map { Array(FileManager.default.contents(atPath: arguments[2] + "/" + $0)!) }
 let facts: [Facts] = messages.map { wire in
     var facts = Facts(clientText: "198.51.100.1")
-    facts.addMessage(wire: wire, bodyLimit: configuration.bodyInspection)
+    facts.addMessage(wire: wire, bodyLimit: configuration.limits.bodyInspection)
     facts.size = wire.count
     return facts
 }

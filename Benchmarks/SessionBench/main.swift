@@ -21,11 +21,20 @@ let commandBytes = commands.map { ByteBuffer(string: $0 + "\r\n") }
 func drive() -> Int {
     var sink = 0
     var session = ClientSession(configuration: configuration, clientAddress: "192.0.2.7")
+    func settle(_ actions: [SessionAction]) -> [SessionAction] {
+        var result: [SessionAction] = []
+        for action in actions {
+            if case .evaluate(let request) = action, case .decided(let decision) = PolicySteps.rules(request, configuration.ruleSet, greylist: configuration.greylist) {
+                result += settle(session.policyDecided(decision))
+            } else { result.append(action) }
+        }
+        return result
+    }
     var output = ByteBuffer()
     var parser = ReplyParser()
     var framer = CommandLineFramer(maxLength: 512)
     func apply(_ actions: [SessionAction]) {
-        for action in actions { if case .reply(let reply) = action { reply.write(into: &output) } }
+        for action in settle(actions) { if case .reply(let reply) = action { reply.write(into: &output) } }
     }
     func upstream(_ index: Int) {
         var buffer = replyBytes[index]

@@ -28,8 +28,6 @@ public struct Configuration: Sendable {
     public var ruleSet = RuleSet.empty
     /// Named lists, by name.
     public var lists: [String: NamedList] = [:]
-    /// Body octets the body rules look at (`limit body-inspection`).
-    public var bodyInspection = 1024 * 1024
     /// Greylisting settings (`greylist …`).
     public var greylist = GreylistSettings()
     /// Where greylisting state lives.

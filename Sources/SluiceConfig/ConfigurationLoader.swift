@@ -229,7 +229,7 @@ public struct ConfigurationLoader {
                 configuration.limits.commandLineLength = v
             }
         case "memory-spool": if let v = size() { configuration.limits.memorySpoolThreshold = v }
-        case "body-inspection": if let v = size() { configuration.bodyInspection = v }
+        case "body-inspection": if let v = size() { configuration.limits.bodyInspection = v }
         case "recipients": if let v = count() { configuration.limits.recipients = v }
         case "errors": if let v = count() { configuration.limits.errors = v }
         case "tls-required":

@@ -46,8 +46,8 @@ public struct Facts: Hashable, Sendable {
     /// Adds what the content stages look at, from the message in wire form: the header fields
     /// (unfolded) and the body window with dot-stuffing removed. Returns the parsed header block.
     @discardableResult
-    public mutating func addMessage(wire: [UInt8], bodyLimit: Int) -> MessageHeader {
-        let header = MessageHeader(wire: wire)
+    public mutating func addMessage(wire: [UInt8], headerLimit: Int = 256 * 1024, bodyLimit: Int) -> MessageHeader {
+        let header = MessageHeader(wire: wire, limit: headerLimit)
         headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
         body = MessageHeader.unstuffedBody(wire[header.length..<min(wire.count, header.length + bodyLimit)])
         return header

@@ -43,14 +43,11 @@ public struct RuleSet: Sendable {
     public static let routingCharacters =
         SMTPReply(code: 550, enhanced: "5.7.1", "Relay access denied: address contains routing characters")
 
-    /// Runs the rules of `stage` top to bottom against `facts`. `tracing` keeps every rule considered in
+    /// Runs the rules of `stage` top to bottom against `facts` (relay hygiene is not a rule: see
+    /// `relayHygieneRefusal`). `tracing` keeps every rule considered in
     /// `trace` (for `sluice explain`); the relay does not ask for it (a copy of each rule per message).
     public func evaluate(_ stage: Stage, _ facts: Facts, tracing: Bool = false) -> Outcome {
         var outcome = Outcome()
-        if stage == .rcpt, relayHygiene, let mailbox = facts.recipient?.mailbox, Self.hasRoutingCharacters(mailbox) {
-            outcome.verdict = .reject(Self.routingCharacters)
-            return outcome
-        }
         var facts = facts
         for rule in rules[stage] ?? [] {
             let matched: Bool
@@ -90,7 +87,14 @@ public struct RuleSet: Sendable {
         return outcome
     }
 
-    /// `%` or `!` in the local part, `@` inside it (quoted or not): forms a downstream MTA may re-route (RFC 2505).
+    /// RFC 2505 relay hygiene, a step of its own that runs before the rules of stage rcpt: a recipient
+    /// whose local part has `%` or `!`, or `@` inside it (quoted or not), is a form a downstream MTA may
+    /// re-route. Returns the refusal, or nil. (Off with `relay-hygiene off`.)
+    public func relayHygieneRefusal(_ facts: Facts) -> SMTPReply? {
+        guard relayHygiene, let mailbox = facts.recipient?.mailbox, Self.hasRoutingCharacters(mailbox) else { return nil }
+        return Self.routingCharacters
+    }
+
     public static func hasRoutingCharacters(_ mailbox: Mailbox) -> Bool {
         mailbox.localPart.contains { $0 == "%" || $0 == "!" || $0 == "@" }
     }
@@ -109,11 +113,11 @@ extension RuleSet {
 
     public var hasContentRules: Bool { hasRules(for: .header) || hasRules(for: .body) || hasRules(for: .eom) }
 
-    public func evaluateContent(_ facts: Facts) -> ContentOutcome {
+    public func evaluateContent(_ facts: Facts, tracing: Bool = false) -> ContentOutcome {
         var result = ContentOutcome()
         var facts = facts
         for stage in [Stage.header, .body, .eom] where hasRules(for: stage) {
-            let outcome = evaluate(stage, facts)
+            let outcome = evaluate(stage, facts, tracing: tracing)
             result.stages.append((stage, outcome))
             facts.tags.formUnion(outcome.tags)
             switch outcome.verdict {

@@ -20,6 +20,11 @@ public enum EHLOCapabilities {
         reply.lines.dropFirst().first { hasKeyword($0, "AUTH") }
     }
 
+    /// Whether a positive EHLO reply offers STARTTLS (RFC 3207).
+    public static func offersSTARTTLS(in reply: SMTPReply) -> Bool {
+        reply.isPositiveCompletion && reply.lines.dropFirst().contains { hasKeyword($0, "STARTTLS") }
+    }
+
     /// True when the line's first word is `keyword` (upper case), in any case (ASCII, no allocation).
     static func hasKeyword(_ line: String, _ keyword: String) -> Bool {
         var bytes = line.utf8.makeIterator()

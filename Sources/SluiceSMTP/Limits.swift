@@ -21,6 +21,12 @@ public struct Limits: Hashable, Sendable {
     public var memorySpoolThreshold: Int = 1024 * 1024
     /// Client bytes buffered ahead of the command being processed before Sluice stops reading.
     public var inputBuffer: Int = 64 * 1024
+    /// Octets of the header block the header rules see (and header edits can rewrite).
+    public var headerWindow: Int = 256 * 1024
+    /// Body octets the body rules look at (`limit body-inspection`).
+    public var bodyInspection: Int = 1024 * 1024
+    /// Seconds the reverse DNS lookup of a client may take before `client.name` is taken as empty.
+    public var reverseDNSTimeout: Double = 2
 
     public init() {}
 }

@@ -17,8 +17,8 @@ public enum HeaderEdit: Hashable, Sendable {
 }
 
 /// The header block of a message in wire form (dot-stuffed, CRLF), parsed into fields.
-public struct MessageHeader: Sendable {
-    public struct Field: Sendable {
+public struct MessageHeader: Hashable, Sendable {
+    public struct Field: Hashable, Sendable {
         public var name: String
         /// The value unfolded (CRLF before white space removed), leading white space trimmed.
         public var value: String

@@ -37,7 +37,6 @@ extension ServerConfiguration {
         configuration.upstreamTimeouts = file.upstreamTimeouts
         configuration.bareLineEndings = file.bareLineEndings
         configuration.ruleSet = file.ruleSet
-        configuration.bodyInspection = file.bodyInspection
         configuration.greylist = file.greylist
         configuration.implicitTLS = file.implicitTLS
         configuration.tlsRequiredOn = file.tlsRequiredOn

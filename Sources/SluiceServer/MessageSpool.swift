@@ -9,7 +9,8 @@ import NIOCore
 import NIOPosix
 
 /// Holds one message between the client's final dot and the upstream's reply: in memory up to a
-/// threshold, then in a temp file in the spool directory. The file is unlinked as soon as it is open,
+/// threshold, then in a temp file in the spool directory. It only stores and is read back in chunks;
+/// it knows no channel. The file is unlinked as soon as it is open,
 /// so no message outlives its session on disk, even after `kill -9`. All file work runs on the
 /// thread pool, in order, never on the event loop.
 final class MessageSpool {
@@ -158,57 +159,56 @@ final class MessageSpool {
         return error.errnoCode == ENOSPC || error.errnoCode == EDQUOT
     }
 
-    /// Writes `header`, the message from octet `skip` on (a header block replaced by edits is skipped and
-    /// sent within `header`) and the final dot to `channel`. Succeeds once all was written.
-    func send(header: ByteBuffer, skip: Int = 0, to channel: Channel) -> EventLoopFuture<Void> {
-        var dot = channel.allocator.buffer(capacity: 3)
-        dot.writeStaticString(".\r\n")
-        guard let writeChain else {
-            channel.write(header, promise: nil)
-            let skip = min(skip, memory.readableBytes)
-            channel.write(memory.getSlice(at: memory.readerIndex + skip, length: memory.readableBytes - skip)!, promise: nil)
-            return channel.writeAndFlush(dot)
-        }
-        let total = fileSize
-        return writeChain.assumeIsolated().flatMap { () -> EventLoopFuture<Void> in
-            guard !self.failed, let fd = self.descriptor else {
-                return self.eventLoop.makeFailedFuture(IOError(errnoCode: EIO, reason: "spool failed"))
-            }
-            channel.write(header, promise: nil)
-            return self.sendFile(fd: fd, from: min(skip, total), total: total, to: channel)
-        }.flatMap {
-            channel.writeAndFlush(dot)
-        }.nonisolated()
+    /// What `read(from:maxLength:)` gives.
+    enum Chunk {
+        /// The octets at once (a message in memory: all that is left, in one slice).
+        case ready(ByteBuffer)
+        /// Read from the spool file on the thread pool.
+        case pending(EventLoopFuture<ByteBuffer>)
+        /// Nothing left.
+        case end
     }
 
-    private static let chunkSize = 256 * 1024
+    /// Octets written so far.
+    var size: Int { writeChain == nil ? memory.readableBytes : fileSize }
 
-    private func sendFile(fd: CInt, from offset: Int, total: Int, to channel: Channel) -> EventLoopFuture<Void> {
-        guard offset < total, !released else { return eventLoop.makeSucceededVoidFuture() }
-        let length = min(Self.chunkSize, total - offset)
-        let allocator = channel.allocator
-        return pool.runIfActive(eventLoop: eventLoop) { () throws -> ByteBuffer in
-            var buffer = allocator.buffer(capacity: length)
-            let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
-                var done = 0
-                while done < length {
-                    let n = pread(fd, bytes.baseAddress! + done, length - done, off_t(offset + done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw IOError(errnoCode: errno, reason: "read from spool")
-                    }
-                    if n == 0 { throw IOError(errnoCode: EIO, reason: "spool file shorter than written") }
-                    done += n
-                }
-                return done
+    static let chunkSize = 256 * 1024
+
+    /// Reads the message back from octet `offset`, at most `maxLength` octets from the file. A spool that
+    /// failed or was released gives a failed read: a message never goes out in part.
+    func read(from offset: Int, maxLength: Int = MessageSpool.chunkSize) -> Chunk {
+        guard let writeChain else {
+            guard !released else { return .pending(eventLoop.makeFailedFuture(IOError(errnoCode: EBADF, reason: "spool released"))) }
+            let start = min(offset, memory.readableBytes)
+            guard start < memory.readableBytes else { return .end }
+            return .ready(memory.getSlice(at: memory.readerIndex + start, length: memory.readableBytes - start)!)
+        }
+        let total = fileSize
+        guard offset < total else { return .end }
+        let length = min(maxLength, total - offset)
+        let pool = self.pool, eventLoop = self.eventLoop, allocator = self.allocator
+        return .pending(writeChain.assumeIsolated().flatMap { () -> EventLoopFuture<ByteBuffer> in
+            guard !self.failed, !self.released, let fd = self.descriptor else {
+                return eventLoop.makeFailedFuture(IOError(errnoCode: EIO, reason: "spool failed"))
             }
-            precondition(read == length)
-            return buffer
-        }.assumeIsolated().flatMap { chunk in
-            channel.writeAndFlush(chunk)
-        }.flatMap {
-            self.sendFile(fd: fd, from: offset + length, total: total, to: channel)
-        }.nonisolated()
+            return pool.runIfActive(eventLoop: eventLoop) { () throws -> ByteBuffer in
+                var buffer = allocator.buffer(capacity: length)
+                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
+                    var done = 0
+                    while done < length {
+                        let n = pread(fd, bytes.baseAddress! + done, length - done, off_t(offset + done))
+                        if n < 0 {
+                            if errno == EINTR { continue }
+                            throw IOError(errnoCode: errno, reason: "read from spool")
+                        }
+                        if n == 0 { throw IOError(errnoCode: EIO, reason: "spool file shorter than written") }
+                        done += n
+                    }
+                    return done
+                }
+                return buffer
+            }
+        }.nonisolated())
     }
 
     /// Drops the message: frees memory and closes (already unlinked) file.

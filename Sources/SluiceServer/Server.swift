@@ -158,6 +158,7 @@ public final class SluiceServer: Sendable {
     static func sessionConfiguration(_ configuration: ServerConfiguration) -> SessionConfiguration {
         var session = SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits, ruleSet: configuration.ruleSet,
                                            greylist: configuration.greylist)
+        session.bareLineEndings = configuration.bareLineEndings
         session.tlsAvailable = configuration.tls != nil
         session.allowPlaintextAuth = configuration.allowPlaintextAuth
         return session

@@ -24,4 +24,14 @@ struct SessionEnvironment: Sendable {
     let greylistStore: (any GreylistStore)?
     /// Seconds since 1970, for greylisting (tests inject a manual clock).
     let clock: @Sendable () -> Int64
+    /// The monotonic time deadlines are measured in (tests can inject their own).
+    var now: @Sendable () -> NIODeadline = { .now() }
+
+    /// The policy pipeline for a session that began with `configuration`.
+    func pipeline(_ configuration: ServerConfiguration) -> PolicyPipeline {
+        PolicyPipeline(ruleSet: configuration.ruleSet, greylist: configuration.greylist, store: greylistStore,
+                       headerWindow: configuration.limits.headerWindow, bodyInspection: configuration.limits.bodyInspection,
+                       reverseDNS: configuration.reverseDNS, reverseDNSTimeout: configuration.limits.reverseDNSTimeout,
+                       pool: pool, lookupPool: lookupPool, metrics: metrics, now: clock)
+    }
 }

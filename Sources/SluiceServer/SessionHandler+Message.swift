@@ -1,54 +1,69 @@
-import Foundation
 import NIOCore
 import SluiceSMTP
 import SluiceSession
 
-/// The message path of a session: from the client's final dot, through the spool, to the upstream.
+/// The session's policy requests and its message path: from the 354, through the receiver and the
+/// spool, to the message decision.
 extension SessionHandler {
+    /// Hands a request to the policy pipeline; the decision comes back now or on this event loop.
+    func evaluate(_ request: PolicyRequest) {
+        let origin = PolicyPipeline.Origin(eventLoop: eventLoop, remoteAddress: remoteAddress,
+                                           message: request.point == .message ? receiver?.spool.inspectionBytes : nil,
+                                           logger: logger, sessionID: sessionID)
+        switch environment.pipeline(configuration).evaluate(request, from: origin) {
+        case .decided(let decision):
+            perform(session.policyDecided(decision))
+        case .pending(let decision):
+            decision.assumeIsolated().whenSuccess { decision in
+                guard !self.flow.closed else { return }
+                self.perform(self.session.policyDecided(decision))
+                self.process()
+            }
+        }
+    }
+
+    func receiveMessage(_ limits: MessageLimits) {
+        pace.dataStarted()
+        let spool = MessageSpool(directory: configuration.spoolDirectory,
+                                 threshold: self.limits.memorySpoolThreshold,
+                                 inspectionLimit: self.limits.headerWindow + self.limits.bodyInspection,
+                                 pool: environment.pool,
+                                 eventLoop: eventLoop, allocator: Self.allocator, registry: environment.registry)
+        // A spool write can complete on the thread pool after the client is gone. The closure holds
+        // this handler (strongly: a weak reference would give it a side table, and every retain and
+        // release the slow path) until `release()` drops it, which every end of a message and of the
+        // session calls (`close()`, `.discardMessage`, `handlerRemoved`): never a dangling call.
+        spool.onDrained = { self.resumeReadingIfPossible() }
+        receiver = MessageReceiver(limits: limits, spool: spool)
+    }
+
+    func releaseMessage() {
+        receiver?.spool.release()
+        receiver = nil
+    }
+
     /// The final dot arrived. A message on disk goes on only once every write reached the file: a spool
     /// that failed (disk full, directory gone) is a 4xx now, before anything goes upstream. A spool
     /// failure during DATA is never answered mid-message: the client is not reading replies then, and
     /// what it still sends would be taken for commands.
-    func finishData(_ decoder: DataDecoder, spool: MessageSpool) {
-        guard spool.isOnDisk, decoder.fault == nil else {
-            return perform(session.dataFinished(size: decoder.size, fault: decoder.fault))
+    func finishMessage() {
+        guard let receiver else { return }
+        guard receiver.spool.isOnDisk, receiver.fault == nil else {
+            return perform(session.dataFinished(size: receiver.size, fault: receiver.fault))
         }
-        settlingSpool = true
-        spool.written().assumeIsolated().whenComplete { result in
-            self.settlingSpool = false
-            guard !self.closed else { return }
+        flow.settlingSpool = true
+        let size = receiver.size
+        receiver.spool.written().assumeIsolated().whenComplete { result in
+            self.flow.settlingSpool = false
+            guard !self.flow.closed else { return }
             switch result {
             case .success:
-                self.perform(self.session.dataFinished(size: decoder.size, fault: nil))
+                self.perform(self.session.dataFinished(size: size, fault: nil))
             case .failure(let error):
                 self.logger.warning("\(self.sessionID): cannot spool message to \(self.configuration.spoolDirectory): \(error)")
-                self.perform(self.session.spoolFailed(diskFull: MessageSpool.isDiskFull(error), size: decoder.size))
+                self.perform(self.session.spoolFailed(diskFull: MessageSpool.isDiskFull(error), size: size))
             }
             self.process()
-        }
-    }
-
-    func sendMessage(greeting: Greeting, transaction: Transaction, edits: [HeaderEdit]) {
-        guard let upstream, let spool else {
-            upstreamFailed(.closed)
-            return
-        }
-        let trace = TraceHeader(hostname: configuration.hostname, helo: greeting.name,
-                                clientAddress: clientAddress, sessionID: sessionID, esmtp: greeting.extended,
-                                recipient: transaction.recipients.count == 1 ? transaction.recipients[0].description : nil,
-                                date: Date(), tls: tlsInfo)
-        var header = upstream.allocator.buffer(capacity: 256)
-        trace.write(into: &header)
-        var skip = 0
-        if !edits.isEmpty, let inspected = inspectedHeader {
-            header.writeBytes(inspected.applying(edits))
-            skip = inspected.length
-        }
-        armUpstreamTimer(after: timeouts.endOfData)
-        spool.send(header: header, skip: skip, to: upstream).assumeIsolated().whenFailure { error in
-            // Never send the final dot of a message that did not go out whole: drop the connection.
-            self.logger.warning("\(self.sessionID): could not send message upstream: \(error)")
-            upstream.close(promise: nil)
         }
     }
 }

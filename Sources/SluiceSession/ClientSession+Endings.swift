@@ -8,17 +8,27 @@ extension ClientSession {
         upstreamAlive = false
         let transactionReply: SMTPReply = failure == .timedOut ? .upstreamTimedOut : .upstreamFailedInTransaction
         switch state {
-        case .awaitingGreeting:
+        case .new, .awaitingGreeting:
             state = .closed
             return [.reply(.upstreamUnavailable(hostname)), .close]
         case .ready, .authenticating:
             state = .closed
             return [.reply(.upstreamLost(hostname)), .close]
-        case .receivingData, .inspecting:
-            return [] // answered at the final dot / when the inspection is done
-        case .awaitingGreylist:
-            state = .upstreamGone
-            return [.reply(transactionReply)] + closeIfDraining()
+        case .receivingData, .awaitingPolicy(_, .message):
+            return [] // answered at the final dot / when the message decision is in
+        case .awaitingPolicy(let phase, let wait):
+            switch wait {
+            case .mail, .rcpt, .data:
+                state = .upstreamGone
+                return [.reply(transactionReply)] + closeIfDraining()
+            case .helo, .connect, .message:
+                if case .transaction = phase {
+                    state = .upstreamGone
+                    return [.reply(transactionReply)] + closeIfDraining()
+                }
+                state = .closed
+                return [.reply(.upstreamLost(hostname)), .close]
+            }
         case .awaitingReply(let phase, let pending):
             switch pending {
             case .quit:
@@ -27,9 +37,6 @@ extension ClientSession {
             case .mail, .rcpt:
                 state = .upstreamGone
                 return [.reply(transactionReply)] + closeIfDraining()
-            case .internalReset:
-                state = .closed
-                return [.reply(.upstreamLost(hostname)), .close]
             case .helo, .rset, .other, .auth:
                 if case .transaction = phase {
                     state = .upstreamGone
@@ -66,48 +73,47 @@ extension ClientSession {
             case .tooLarge: reply = .messageTooBig
             }
             // The upstream accepted MAIL and RCPT: close its transaction too.
-            state = .awaitingReply(.greeted(greeting), .internalReset)
+            state = .ready(.greeted(greeting))
             var actions: [SessionAction] = [.discardMessage,
                                             .outcome(TransactionOutcome(status: .refused, greeting: greeting, transaction: transaction, size: size, reply: reply))]
             actions += countError(reply)
-            if state != .closed { actions.append(.forward(.rset, .command)) }
+            if state != .closed { actions.append(.resetUpstream) }
             return actions
         }
-        pendingEdits = []
-        state = .inspecting(greeting, transaction, size: size)
-        if configuration.ruleSet.hasContentRules {
-            var facts = baseFacts(.transaction(greeting, transaction))
-            facts.size = size
-            return [.inspectContent(facts)]
-        }
-        return contentInspected(RuleSet.ContentOutcome())
+        var facts = baseFacts(.transaction(greeting, transaction))
+        facts.size = size
+        return ask(.message, facts, .transaction(greeting, transaction), .message(size: size), recipients: transaction.recipients)
     }
 
-    /// The spool could not hold the message (disk full, I/O error).
     /// The message could not be spooled (its final dot has arrived; nothing went upstream): `452 4.3.1`
     /// when the disk is full, else `451 4.3.0`. Either way a temporary failure: the client keeps the
     /// message and retries.
     public mutating func spoolFailed(diskFull: Bool, size: Int) -> [SessionAction] {
         guard case .receivingData(let greeting, let transaction) = state else { return [] }
-        state = .awaitingReply(.greeted(greeting), .internalReset)
+        state = .ready(.greeted(greeting))
         let reply: SMTPReply = diskFull ? .spoolFull : .spoolFailure
         return [.reply(reply), .discardMessage,
                 .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: reply)),
-                .forward(.rset, .command)]
+                .resetUpstream] + closeIfDraining()
     }
 
     /// The client was silent for longer than the idle timeout.
     public mutating func clientTimedOut() -> [SessionAction] {
-        guard inputMode != .none else { return [] }
-        state = .closed
-        return [.reply(.idleTimeout(hostname)), .close]
+        clientTooSlow(.idle)
     }
 
-    /// The client was too slow to finish a command line or its message (`ClientPace`).
+    /// The client was silent too long, or too slow to finish a command line or its message (`ClientPace`).
     public mutating func clientTooSlow(_ verdict: ClientPace.Verdict) -> [SessionAction] {
-        guard inputMode != .none, verdict != .inTime else { return [] }
+        guard inputMode != .none else { return [] }
+        let reply: SMTPReply
+        switch verdict {
+        case .inTime: return []
+        case .idle: reply = .idleTimeout(hostname)
+        case .dataTooSlow: reply = .dataTooSlow(hostname)
+        case .commandTooSlow: reply = .commandTimeExceeded(hostname)
+        }
         state = .closed
-        return [.reply(verdict == .dataTooSlow ? .dataTooSlow(hostname) : .commandTimeExceeded(hostname)), .close]
+        return [.reply(reply), .close]
     }
 
     /// The server is stopping and the grace period is over: finish what the upstream is doing, then 421.
@@ -115,7 +121,7 @@ extension ClientSession {
         switch state {
         case .closed:
             return []
-        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply, .inspecting:
+        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply, .awaitingPolicy(_, .message):
             closeAfterReply = true
             return []
         default:

@@ -3,10 +3,11 @@ import SluiceSMTP
 
 /// The dialogue with one client, as a state machine that returns actions.
 ///
-/// It answers sequence errors itself, forwards accepted commands upstream one at a time (so pipelined
-/// replies come back in order), relays the upstream's replies, and never lets a `250` for a message
-/// reach the client unless the upstream gave it. It holds no socket and no clock: the handler feeds it
-/// events and carries out what it returns.
+/// It answers sequence errors itself, asks the policy pipeline at every stage (and waits in one state
+/// until it decides), forwards accepted commands upstream one at a time (so pipelined replies come back
+/// in order), relays the upstream's replies, and never lets a `250` for a message reach the client
+/// unless the upstream gave it. It holds no socket and no clock: the handler feeds it events and
+/// carries out what it returns.
 public struct ClientSession: Sendable {
     enum Phase: Hashable, Sendable {
         case fresh
@@ -21,6 +22,7 @@ public struct ClientSession: Sendable {
         }
     }
 
+    /// The command whose upstream reply is awaited.
     enum Pending: Hashable, Sendable {
         case helo(Greeting)
         case mail(ReversePath, ESMTPParameters, tags: [String], discard: Bool)
@@ -30,24 +32,27 @@ public struct ClientSession: Sendable {
         case other
         /// An AUTH exchange: the mechanism and the client's responses so far (to learn the user name).
         case auth(mechanism: String, responses: [String])
-        /// An RSET Sluice sent on its own to close the upstream's transaction; its reply is not relayed.
-        case internalReset
     }
 
-    enum GreylistWait: Hashable, Sendable {
+    /// What waits for the policy pipeline's decision.
+    enum PolicyWait: Hashable, Sendable {
+        case connect
+        case helo(SMTPCommand, Greeting)
+        case mail(SMTPCommand, ReversePath, ESMTPParameters)
         case rcpt(SMTPCommand, ForwardPath)
         case data
+        /// The whole message, after its final dot.
+        case message(size: Int)
     }
 
     enum State: Hashable, Sendable {
+        case new
         case awaitingGreeting
         case ready(Phase)
+        /// The policy pipeline decides; nothing is read from the client meanwhile.
+        case awaitingPolicy(Phase, PolicyWait)
         case awaitingReply(Phase, Pending)
         case receivingData(Greeting, Transaction)
-        /// The content rules run off the event loop.
-        case inspecting(Greeting, Transaction, size: Int)
-        /// The greylist store is being asked, for a RCPT (per-recipient or per-message) or for DATA.
-        case awaitingGreylist(Greeting, Transaction, GreylistWait)
         case awaitingDataReply(Greeting, Transaction, size: Int)
         case awaitingFinalReply(Greeting, Transaction, size: Int)
         /// The upstream failed mid-session: only QUIT is answered (221), anything else gets 421.
@@ -58,41 +63,39 @@ public struct ClientSession: Sendable {
     }
 
     public let configuration: SessionConfiguration
-    var state: State = .awaitingGreeting
+    var state: State = .new
+    /// Who the client is (its name and TLS details are learned as the session goes).
+    public internal(set) var client: ClientIdentity
     var errors = 0
     var upstreamAlive = true
     var closeAfterReply = false
-    /// The client's address as text (for rules and the trace header).
-    public let clientAddress: String
-    /// `clientAddress` parsed once, for the rules.
-    let clientIP: IPAddress?
-    /// The client's reverse DNS name, when rules asked for it and it was found.
-    var clientName: String?
-    var resolvingName = false
-    /// Tags set at connect and helo: they last the session.
+    /// What lasts the session: tags and a discard set at connect and helo, and who authenticated.
     var sessionTags: Set<String> = []
-    /// A discard at connect or helo: every message of the session is discarded.
     var sessionDiscard = false
-    /// The upstream's AUTH mechanisms (from its EHLO reply), and who authenticated.
-    var upstreamAuth: String?
     public private(set) var authUser: String?
-    /// Header edits decided by content rules, applied when the message goes upstream.
-    var pendingEdits: [HeaderEdit] = []
-    /// The SIZE the upstream advertised (0 or nil: no limit of its own).
+    /// What the upstream's EHLO reply said: its AUTH mechanisms and its SIZE (0 or nil: no limit of its own).
+    var upstreamAuth: String?
     var upstreamSize: Int?
+    /// The message decision's header edits and parsed header, for the plan of the message.
+    var pendingEdits: (edits: [HeaderEdit], header: MessageHeader?) = ([], nil)
 
     /// The client side is encrypted (after STARTTLS, or from the start on an implicit-TLS listener).
     public private(set) var tlsActive: Bool
     /// MAIL is refused until TLS is active (`limit tls-required`, `listen … tls-required`).
     public let tlsRequired: Bool
+    /// Messages the upstream accepted in this session.
+    public private(set) var delivered = 0
+
+    public init(configuration: SessionConfiguration, client: ClientIdentity, tlsActive: Bool = false, tlsRequired: Bool = false) {
+        self.configuration = configuration
+        self.client = client
+        self.tlsActive = tlsActive
+        self.tlsRequired = tlsRequired
+    }
 
     public init(configuration: SessionConfiguration, clientAddress: String = "127.0.0.1", tlsActive: Bool = false,
                 tlsRequired: Bool = false) {
-        self.configuration = configuration
-        self.clientAddress = clientAddress
-        self.clientIP = IPAddress(clientAddress)
-        self.tlsActive = tlsActive
-        self.tlsRequired = tlsRequired
+        self.init(configuration: configuration, client: ClientIdentity(address: clientAddress), tlsActive: tlsActive, tlsRequired: tlsRequired)
     }
 
     /// What client input the session can take now.
@@ -108,6 +111,7 @@ public struct ClientSession: Sendable {
     }
 
     public var isClosed: Bool { state == .closed }
+    public var clientAddress: String { client.address }
 
     /// The message size enforced and advertised: Sluice's limit, or the upstream's if smaller.
     public var messageSizeLimit: Int {
@@ -116,6 +120,11 @@ public struct ClientSession: Sendable {
     }
 
     var hostname: String { configuration.hostname }
+
+    /// The client's TLS handshake completed (`TLSv1.3 with cipher …`, for the trace header).
+    public mutating func tlsEstablished(_ description: String) {
+        client.tls = description
+    }
 
     // MARK: Upstream events
 
@@ -135,24 +144,27 @@ public struct ClientSession: Sendable {
         case .awaitingDataReply(let greeting, let transaction, let size):
             guard reply.code == 354 else {
                 // The upstream refused DATA: that is the answer to the client's final dot.
-                state = .awaitingReply(.greeted(greeting), .internalReset)
+                state = .ready(.greeted(greeting))
                 return [.reply(reply), .discardMessage,
                         .outcome(TransactionOutcome(status: reply.isTransientFailure ? .failed : .refused, greeting: greeting,
                                                     transaction: transaction, size: size, reply: reply)),
-                        .forward(.rset, .command)]
+                        .resetUpstream] + closeIfDraining()
             }
             state = .awaitingFinalReply(greeting, transaction, size: size)
-            return [.sendMessage(greeting: greeting, transaction: transaction, headerEdits: pendingEdits)]
+            return [.sendMessage(MessagePlan(hostname: hostname, client: client, greeting: greeting, recipients: transaction.recipients,
+                                             headerEdits: pendingEdits.edits, header: pendingEdits.header))]
 
         case .awaitingFinalReply(let greeting, let transaction, let size):
             state = .ready(.greeted(greeting))
+            pendingEdits = ([], nil)
             let status: TransactionOutcome.Status = reply.isPositiveCompletion ? .delivered : reply.isTransientFailure ? .failed : .refused
+            if status == .delivered { delivered += 1 }
             var actions: [SessionAction] = [.reply(reply), .discardMessage,
                                             .outcome(TransactionOutcome(status: status, greeting: greeting, transaction: transaction, size: size, reply: reply))]
             actions += closeIfDraining()
             return actions
 
-        case .ready, .receivingData, .inspecting, .awaitingGreylist, .authenticating, .upstreamGone, .closed:
+        case .new, .ready, .awaitingPolicy, .receivingData, .authenticating, .upstreamGone, .closed:
             // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
             return []
         }
@@ -171,20 +183,9 @@ public struct ClientSession: Sendable {
         switch command {
         case .helo(let name), .ehlo(let name):
             let greeting = Greeting(name: name, extended: { if case .ehlo = command { return true } else { return false } }())
-            switch decide(.helo, { session in
-                var facts = session.baseFacts(.fresh)
-                facts.helo = name
-                return facts
-            }) {
-            case .answer(let actions): return actions
-            case .greylist(let tags, let log): // only possible at rcpt and data (refused at load)
-                sessionTags.formUnion(tags)
-                return log.then(forward(command, phase, .helo(greeting)))
-            case .relay(let tags, let discard, let log):
-                sessionTags.formUnion(tags)
-                sessionDiscard = sessionDiscard || discard
-                return log.then(forward(command, phase, .helo(greeting)))
-            }
+            var facts = baseFacts(.fresh)
+            facts.helo = name
+            return ask(.helo, facts, phase, .helo(command, greeting))
 
         case .mail(let path, let parameters):
             switch phase {
@@ -193,18 +194,10 @@ public struct ClientSession: Sendable {
             case .greeted:
                 if tlsRequired && !tlsActive { return error(.tlsRequired) }
                 if let size = parameters.size, size > messageSizeLimit { return error(.declaredSizeTooBig) }
-                switch decide(.mail, { session in
-                    var facts = session.baseFacts(phase)
-                    facts.sender = path
-                    facts.size = parameters.size
-                    return facts
-                }) {
-                case .answer(let actions): return actions
-                case .greylist(let tags, let log): // only possible at rcpt and data (refused at load)
-                    return log.then(forward(command, phase, .mail(path, parameters, tags: tags, discard: sessionDiscard)))
-                case .relay(let tags, let discard, let log):
-                    return log.then(forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard)))
-                }
+                var facts = baseFacts(phase)
+                facts.sender = path
+                facts.size = parameters.size
+                return ask(.mail, facts, phase, .mail(command, path, parameters))
             }
 
         case .rcpt(let path, _):
@@ -214,54 +207,21 @@ public struct ClientSession: Sendable {
                 state = .ready(.transaction(greeting, transaction))
                 return error(.tooManyRecipients)
             }
-            switch decide(.rcpt, { session in
-                var facts = session.baseFacts(phase)
-                facts.recipient = path
-                return facts
-            }) {
-            case .answer(let actions):
-                if case .ready(.transaction(let greeting, var transaction)) = state {
-                    transaction.refusedRecipients += 1
-                    state = .ready(.transaction(greeting, transaction))
-                }
-                return actions
-            case .relay(let tags, let discard, let log):
-                var transaction = transaction
-                transaction.tags.formUnion(tags)
-                transaction.discard = transaction.discard || discard
-                return log.then(forward(command, .transaction(greeting, transaction), .rcpt(path)))
-            case .greylist(let tags, let log):
-                var transaction = transaction
-                transaction.tags.formUnion(tags)
-                guard let key = greylistKey(transaction, path) else { return log.then(forward(command, .transaction(greeting, transaction), .rcpt(path))) }
-                state = .awaitingGreylist(greeting, transaction, .rcpt(command, path))
-                return log.then([.checkGreylist([key])])
-            }
+            var facts = baseFacts(phase)
+            facts.recipient = path
+            return ask(.rcpt, facts, phase, .rcpt(command, path))
 
         case .data:
             guard case .transaction(let greeting, let transaction) = phase else { return error(.needMail) }
             guard !transaction.recipients.isEmpty else { return error(.needRecipient) }
-            if let retryAfter = transaction.greylistRetryAfter {
+            if let deferral = transaction.deferral {
                 // Per-message greylisting: one 4xx for the whole message, at DATA.
                 var cleared = transaction
-                cleared.greylistRetryAfter = nil
+                cleared.deferral = nil
                 state = .ready(.transaction(greeting, cleared))
-                return countError(Greylist.reply(retryAfter, settings: configuration.greylist))
+                return countError(deferral.reply)
             }
-            var dataTransaction = transaction
-            switch decide(.data, { $0.baseFacts(phase) }) {
-            case .answer(let actions): return actions
-            case .greylist(let tags, let log):
-                dataTransaction.tags.formUnion(tags)
-                let keys = dataTransaction.recipients.compactMap { greylistKey(dataTransaction, $0) }
-                state = .awaitingGreylist(greeting, dataTransaction, .data)
-                return log.then([.checkGreylist(keys)])
-            case .relay(let tags, let discard, let log):
-                dataTransaction.tags.formUnion(tags)
-                dataTransaction.discard = dataTransaction.discard || discard
-                state = .receivingData(greeting, dataTransaction)
-                return log.then([.reply(.startMailInput), .receiveData])
-            }
+            return ask(.data, baseFacts(phase), phase, .data, recipients: transaction.recipients)
 
         case .rset:
             return forward(command, phase, .rset)
@@ -324,7 +284,7 @@ public struct ClientSession: Sendable {
 
     mutating func forward(_ command: SMTPCommand, _ phase: Phase, _ pending: Pending) -> [SessionAction] {
         state = .awaitingReply(phase, pending)
-        return [.forward(command, .command)]
+        return [.forward(command)]
     }
 
     mutating func finishPending(_ pending: Pending, in phase: Phase, with reply: SMTPReply) -> [SessionAction] {
@@ -369,9 +329,6 @@ public struct ClientSession: Sendable {
             if reply.code == 235 {
                 authUser = AuthUser.name(mechanism: mechanism, responses: responses) ?? ""
             }
-        case .internalReset:
-            state = .ready(phase)
-            return closeIfDraining()
         }
         state = .ready(next)
         var actions: [SessionAction]

@@ -7,6 +7,8 @@ public struct SessionConfiguration: Sendable {
     public var limits: Limits
     public var ruleSet: RuleSet
     public var greylist: GreylistSettings
+    /// What a bare CR or LF in DATA gets.
+    public var bareLineEndings: BareLineEndingPolicy = .reject
     /// STARTTLS is offered (a certificate is configured).
     public var tlsAvailable = false
     /// Offer and relay AUTH without TLS on the client side (`auth plaintext allow`); off by default.
@@ -17,6 +19,39 @@ public struct SessionConfiguration: Sendable {
         self.limits = limits
         self.ruleSet = ruleSet
         self.greylist = greylist
+    }
+}
+
+/// Who the client is, as far as Sluice knows: for rules, logs and the trace header.
+public struct ClientIdentity: Hashable, Sendable {
+    /// The address as text, and parsed once (nil when it is not an IP address).
+    public var address: String
+    public var ip: IPAddress?
+    /// The session's id in logs and in the trace header.
+    public var sessionID: String
+    /// The reverse DNS name, once a policy step looked it up and found one.
+    public var name: String?
+    /// `TLSv1.3 with cipher …` once the client's TLS handshake completed.
+    public var tls: String?
+
+    public init(address: String, sessionID: String = "") {
+        self.address = address
+        self.ip = IPAddress(address)
+        self.sessionID = sessionID
+    }
+}
+
+/// How the client's message content is read: the limits the DATA decoder enforces.
+public struct MessageLimits: Hashable, Sendable {
+    public var maxLineLength: Int
+    /// The size enforced (and advertised in SIZE): Sluice's limit, or the upstream's if smaller.
+    public var maxSize: Int
+    public var bareLineEndings: BareLineEndingPolicy
+
+    public init(maxLineLength: Int, maxSize: Int, bareLineEndings: BareLineEndingPolicy) {
+        self.maxLineLength = maxLineLength
+        self.maxSize = maxSize
+        self.bareLineEndings = bareLineEndings
     }
 }
 
@@ -44,7 +79,7 @@ public struct Transaction: Hashable, Sendable {
     /// A `discard` rule fired: the client gets 250, the upstream never gets the message.
     public var discard = false
     /// Per-message greylisting: a recipient's key was new (or not yet due); DATA gets the 451, once.
-    public var greylistRetryAfter: Int64?
+    public var deferral: DeferredRefusal?
 
     public init(sender: ReversePath, parameters: ESMTPParameters) {
         self.sender = sender
@@ -58,12 +93,6 @@ public enum UpstreamFailure: Hashable, Sendable {
     case closed
     case timedOut
     case protocolError(String)
-}
-
-/// Which upstream timeout applies to a command that was sent.
-public enum UpstreamWait: Hashable, Sendable {
-    case command
-    case endOfData
 }
 
 /// How a transaction ended, for the one log line it gets.
@@ -99,40 +128,28 @@ public struct PolicyNote: Hashable, Sendable {
     public var text: String
 }
 
-/// What the greylist store said about the keys of one check.
-public enum GreylistResult: Hashable, Sendable {
-    /// Every key passed.
-    case pass
-    /// At least one key is deferred; the longest wait.
-    case deferred(retryAfter: Int64)
-    /// The store failed or timed out: `greylist on-error` decides.
-    case storeFailed
-}
-
 /// What the channel handler must do. Replies are buffered and flushed when the handler runs out of
 /// work, so a pipelined group gets its replies in one write.
 public enum SessionAction: Hashable, Sendable {
     /// Write this reply to the client.
     case reply(SMTPReply)
-    /// Send this command upstream and wait for its reply.
-    case forward(SMTPCommand, UpstreamWait)
-    /// Send one AUTH response line upstream verbatim (never logged) and wait for its reply.
+    /// Relay this command to the upstream; its reply comes back through `upstreamReplied`.
+    case forward(SMTPCommand)
+    /// Relay one AUTH response line to the upstream verbatim (never logged).
     case forwardAuthResponse(String)
+    /// Close the upstream's transaction (a refused or discarded message); its reply is not relayed.
+    case resetUpstream
     /// Client input is now message content until CRLF.CRLF (a 354 was just queued).
-    case receiveData
+    case receiveMessage(MessageLimits)
     /// Connect to the upstream (the connect stage let the client in).
     case connectUpstream
     /// The 220 for STARTTLS was just queued: flush it, drop every byte the client sent after STARTTLS,
     /// and start the TLS handshake (server side).
     case startTLS
-    /// Ask the greylist store about these keys and report with `greylistDecided`.
-    case checkGreylist([GreylistKey])
-    /// Look up the client's reverse DNS name (rules use `client.name`) and report with `clientNameResolved`.
-    case resolveClientName
-    /// Run the content rules (header, body, eom) on the spooled message and report with `contentInspected`.
-    case inspectContent(Facts)
-    /// Write the trace header, the spooled message (with header edits) and the final dot upstream, then wait.
-    case sendMessage(greeting: Greeting, transaction: Transaction, headerEdits: [HeaderEdit])
+    /// Ask the policy pipeline; its answer comes back through `policyDecided`.
+    case evaluate(PolicyRequest)
+    /// Send the spooled message upstream as the plan says, then wait for the upstream's reply.
+    case sendMessage(MessagePlan)
     /// Log these rule decisions.
     case policy([PolicyNote])
     /// Release the spooled message.

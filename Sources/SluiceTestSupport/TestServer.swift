@@ -103,7 +103,7 @@ extension ServerConfiguration {
     public mutating func apply(rules text: String) throws {
         let file = try ConfigurationLoader.load(text: "acknowledge open-relay\n" + text, file: "test.conf")
         ruleSet = file.ruleSet
-        bodyInspection = file.bodyInspection
+        limits.bodyInspection = file.limits.bodyInspection
     }
 }
 

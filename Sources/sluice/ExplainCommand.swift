@@ -3,6 +3,7 @@ import Foundation
 import SluiceConfig
 import SluicePolicy
 import SluiceSMTP
+import SluiceServer
 
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,9 +38,7 @@ struct ExplainCommand: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: message) else { throw CommandFailure(message: "cannot read \(message)") }
             transaction.message = MessageHeader.wireForm(ofFile: Array(data))
         }
-        var explainer = Explainer(ruleSet: configuration.ruleSet)
-        explainer.bodyInspection = configuration.bodyInspection
-        let (report, _) = explainer.explain(transaction)
+        let (report, _) = try Explainer(file: configuration).explain(transaction)
         print(report)
     }
 }

@@ -1,0 +1,170 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SluicePolicy
+import SluiceSMTP
+import SluiceSession
+import SluiceStore
+
+/// Every policy check a session's request goes through, in order: the facts that need the world
+/// (reverse DNS, at connect, when a rule looks at `client.name`), relay hygiene and the compiled rules
+/// (`PolicySteps`, on the event loop for the command stages, on the thread pool for the message), then
+/// the greylist store when a rule greylists (each key in turn, a timeout, `on-error`). A new check —
+/// DNS lists, SPF, a milter — is a new step here; the session only ever sees one decision.
+struct PolicyPipeline: Sendable {
+    let ruleSet: RuleSet
+    let greylist: GreylistSettings
+    let store: (any GreylistStore)?
+    /// Octets of the message the content rules see: the header window and the body window.
+    let headerWindow: Int
+    let bodyInspection: Int
+    let reverseDNS: @Sendable (SocketAddress) -> String?
+    let reverseDNSTimeout: Double
+    /// Disk and content work; blocking lookups.
+    let pool: NIOThreadPool
+    let lookupPool: NIOThreadPool
+    let metrics: ServerMetrics
+    /// Seconds since 1970, for greylisting.
+    let now: @Sendable () -> Int64
+    /// Keep every rule considered in the decision (`sluice explain`).
+    var tracing = false
+
+    /// A decision now (the usual case: no step had to wait), or later, on the session's event loop.
+    enum Result {
+        case decided(PolicyDecision)
+        case pending(EventLoopFuture<PolicyDecision>)
+    }
+
+    /// Where a request comes from: what the steps that need the world need to know.
+    struct Origin {
+        var eventLoop: EventLoop
+        var remoteAddress: SocketAddress?
+        /// The message's first octets (header and body windows), for the message point.
+        var message: ByteBuffer?
+        var logger: Logger
+        var sessionID: String
+    }
+
+    func evaluate(_ request: PolicyRequest, from origin: Origin) -> Result {
+        if request.point == .connect, ruleSet.usesClientName, request.facts.clientName == nil {
+            return .pending(resolveName(origin).flatMap { name in
+                var request = request
+                request.facts.clientName = name
+                return self.afterFacts(request, origin).map { decision in
+                    var decision = decision
+                    decision.clientName = name
+                    return decision
+                }
+            })
+        }
+        if request.point == .message { return .pending(inspect(request, origin)) }
+        switch PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) {
+        case .decided(let decision): return .decided(decision)
+        case .greylist(let keys, let decision): return .pending(askStore(keys, request.point, decision, origin))
+        }
+    }
+
+    /// The rules and, when they greylist, the store: for a request whose facts are complete.
+    private func afterFacts(_ request: PolicyRequest, _ origin: Origin) -> EventLoopFuture<PolicyDecision> {
+        switch PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) {
+        case .decided(let decision): return origin.eventLoop.makeSucceededFuture(decision)
+        case .greylist(let keys, let decision): return askStore(keys, request.point, decision, origin)
+        }
+    }
+
+    /// The PTR name on the lookup pool (getnameinfo blocks); it counts only within the lookup budget.
+    private func resolveName(_ origin: Origin) -> EventLoopFuture<String?> {
+        guard let address = origin.remoteAddress else { return origin.eventLoop.makeSucceededFuture(nil) }
+        let promise = origin.eventLoop.makePromise(of: String?.self)
+        let answered = NIOLoopBoundBox(false, eventLoop: origin.eventLoop)
+        let deadline = origin.eventLoop.scheduleTask(in: .nanoseconds(Int64(reverseDNSTimeout * 1e9))) {
+            guard !answered.value else { return }
+            answered.value = true
+            promise.succeed(nil)
+        }
+        let resolve = reverseDNS
+        lookupPool.runIfActive(eventLoop: origin.eventLoop) { resolve(address) }.whenComplete { result in
+            deadline.cancel()
+            guard !answered.value else { return }
+            answered.value = true
+            promise.succeed((try? result.get()) ?? nil)
+        }
+        return promise.futureResult
+    }
+
+    /// The header, body and eom rules on the thread pool: a large body scan never blocks the loop.
+    private func inspect(_ request: PolicyRequest, _ origin: Origin) -> EventLoopFuture<PolicyDecision> {
+        let bytes = origin.message ?? ByteBuffer()
+        let ruleSet = self.ruleSet, greylist = self.greylist, tracing = self.tracing
+        let headerWindow = self.headerWindow, bodyLimit = self.bodyInspection
+        guard ruleSet.hasContentRules else { return origin.eventLoop.makeSucceededFuture(.proceed) }
+        let logger = origin.logger, sessionID = origin.sessionID
+        return pool.runIfActive(eventLoop: origin.eventLoop) { () -> PolicyDecision in
+            var request = request
+            let wire = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
+            let header = request.facts.addMessage(wire: wire, headerLimit: headerWindow, bodyLimit: bodyLimit)
+            guard case .decided(var decision) = PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) else {
+                return .proceed
+            }
+            decision.header = header
+            return decision
+        }.flatMapErrorWithEventLoop { error, eventLoop in
+            logger.warning("\(sessionID): content inspection failed: \(error)")
+            return eventLoop.makeSucceededFuture(PolicyDecision(.refuse(RuleSet.inspectionFailed)))
+        }
+    }
+
+    /// Asks the greylist store (off the event loop) about every key; a store that fails or answers
+    /// later than `greylist timeout` leaves the decision to `greylist on-error`.
+    private func askStore(_ keys: [GreylistKey], _ point: PolicyPoint, _ decision: PolicyDecision,
+                          _ origin: Origin) -> EventLoopFuture<PolicyDecision> {
+        let settings = greylist, metrics = self.metrics
+        let logger = origin.logger, sessionID = origin.sessionID
+        let eventLoop = origin.eventLoop
+        let promise = eventLoop.makePromise(of: GreylistResult.self)
+        let answered = NIOLoopBoundBox(false, eventLoop: eventLoop)
+        @Sendable func finish(_ result: GreylistResult) {
+            guard !answered.value else { return }
+            answered.value = true
+            promise.succeed(result)
+        }
+        guard let store else {
+            logger.warning("\(sessionID): greylist rule fired but no greylist store is open: on-error \(settings.onError.rawValue)")
+            finish(.storeFailed)
+            return promise.futureResult.map { PolicySteps.greylisted($0, at: point, settings: settings, decision) }
+        }
+        let timeout = eventLoop.scheduleTask(in: .nanoseconds(Int64(settings.storeTimeout * 1e9))) {
+            guard !answered.value else { return }
+            logger.warning("\(sessionID): greylist store did not answer within \(settings.storeTimeout)s: on-error \(settings.onError.rawValue)")
+            finish(.storeFailed)
+        }
+        let now = self.now()
+        // Each key in turn, through the store's callback; the answer hops back onto the event loop.
+        @Sendable func ask(_ index: Int, _ longest: Int64?) {
+            guard index < keys.count else {
+                let result: GreylistResult = longest.map { .deferred(retryAfter: $0) } ?? .pass
+                eventLoop.execute { timeout.cancel(); finish(result) }
+                return
+            }
+            store.decide(keys[index], now: now, settings: settings) { outcome in
+                switch outcome {
+                case .success(.pass): ask(index + 1, longest)
+                case .success(.deferred(let seconds)): ask(index + 1, max(longest ?? 0, seconds))
+                case .failure(let error):
+                    eventLoop.execute {
+                        timeout.cancel()
+                        if !answered.value {
+                            logger.warning("\(sessionID): greylist store failed: \(error): on-error \(settings.onError.rawValue)")
+                        }
+                        finish(.storeFailed)
+                    }
+                }
+            }
+        }
+        ask(0, nil)
+        return promise.futureResult.map { result in
+            metrics.greylistDecided(result)
+            return PolicySteps.greylisted(result, at: point, settings: settings, decision)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import NIOCore
+import SluicePolicy
+import SluiceSMTP
+import SluiceSession
+import SluiceStore
+import SluiceTLS
+
+/// STARTTLS on the client side, and the log lines and counters of decisions and transactions.
+extension SessionHandler {
+    /// STARTTLS: the 220 goes out in plaintext, every byte the client pipelined after STARTTLS is
+    /// discarded (CVE-2011-0411), and the TLS handler takes over the connection.
+    func startTLS() {
+        flush()
+        input.clear()
+        guard let tls = configuration.tls, let context else { return close() }
+        do {
+            try context.pipeline.syncOperations.addHandler(TLSHandler(context: tls), position: .first)
+        } catch {
+            logger.warning("\(sessionID): could not start TLS: \(error)")
+            close()
+        }
+    }
+
+    // MARK: Logging
+
+    func logPolicy(_ note: PolicyNote) {
+        let rule = note.rule.map { " rule=\($0)" } ?? ""
+        let line = "\(sessionID): stage=\(note.stage.rawValue)\(rule) \(note.kind == .log ? "log: " : "")\(note.text)"
+        if note.kind == .limitExceeded { logger.warning("\(line)") } else { logger.info("\(line)") }
+        // Bounded labels: stage, verdict, rule (file:line), mode — never an address or a subject.
+        guard note.kind != .log else { return }
+        environment.metrics.ruleMatched(note)
+    }
+
+    func logOutcome(_ outcome: TransactionOutcome) {
+        environment.metrics.transactionEnded(outcome.status)
+        // `ID: client=[ADDR] helo=NAME from=<S> to=<R1>,<R2> size=N status=delivered reply="250 2.0.0 Ok"`,
+        // written piece by piece into one buffer (one of these per message).
+        var line = Self.allocator.buffer(capacity: 160 + 40 * outcome.transaction.recipients.count)
+        line.writeString(sessionID)
+        line.writeStaticString(": client=[")
+        line.writeString(session.clientAddress)
+        line.writeStaticString("] helo=")
+        line.writeString(outcome.greeting.name)
+        line.writeStaticString(" from=")
+        outcome.transaction.sender.write(into: &line)
+        line.writeStaticString(" to=")
+        for (index, recipient) in outcome.transaction.recipients.enumerated() {
+            if index > 0 { line.writeStaticString(",") }
+            recipient.write(into: &line)
+        }
+        line.writeStaticString(" size=")
+        line.writeString(String(outcome.size))
+        line.writeStaticString(" status=")
+        line.writeString(outcome.status.rawValue)
+        line.writeStaticString(" reply=\"")
+        outcome.reply.writeSummary(into: &line)
+        line.writeStaticString("\"")
+        logger.info(Logger.Message(stringLiteral: String(buffer: line)))
+    }
+}

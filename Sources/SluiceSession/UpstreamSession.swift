@@ -1,0 +1,242 @@
+import NIOCore
+import SluiceSMTP
+
+/// How Sluice talks TLS to the upstream (`upstream HOST:PORT starttls|starttls-required|tls`).
+public enum UpstreamTLSMode: String, Hashable, Sendable {
+    case none
+    /// Use STARTTLS when the upstream offers it.
+    case starttls
+    /// Refuse to relay (421 4.7.0 to the client) unless the upstream offers STARTTLS.
+    case starttlsRequired = "starttls-required"
+    /// Implicit TLS from the first byte.
+    case tls
+}
+
+/// The dialogue with the upstream, as a state machine that returns actions: connect, greeting,
+/// Sluice's own EHLO + STARTTLS + handshake when configured, then the client's commands relayed one at a
+/// time, the message, and QUIT. It keeps its deadline as a value (`tick` turns an overdue one into a
+/// timeout), answers the reply of its own RSET itself, and knows when a QUIT is owed. No socket, no clock.
+public struct UpstreamSession: Sendable {
+    public struct Settings: Hashable, Sendable {
+        public var hostname: String
+        public var tlsMode: UpstreamTLSMode
+        public var timeouts: UpstreamTimeouts
+
+        public init(hostname: String, tlsMode: UpstreamTLSMode = .none, timeouts: UpstreamTimeouts = UpstreamTimeouts()) {
+            self.hostname = hostname
+            self.tlsMode = tlsMode
+            self.timeouts = timeouts
+        }
+    }
+
+    /// What the client session asks to go upstream.
+    public enum Request: Hashable, Sendable {
+        case command(SMTPCommand)
+        /// One AUTH response line, verbatim (never logged).
+        case authResponse(String)
+        /// The message after the upstream's 354, as the plan says.
+        case message(MessagePlan)
+        /// Close the upstream's transaction; its reply is not relayed.
+        case reset
+    }
+
+    public enum Action: Hashable, Sendable {
+        /// Write this command line.
+        case send(SMTPCommand)
+        /// Write this AUTH response line verbatim.
+        case sendAuthResponse(String)
+        /// Write the plan's prefix, the spooled message and the final dot.
+        case sendMessage(MessagePlan)
+        /// Add the TLS handler (client side) to the connection.
+        case startTLS
+        /// Give this reply to the client session.
+        case deliver(SMTPReply)
+        /// The upstream cannot be used any more: tell the client session.
+        case fail(UpstreamFailure)
+        /// Write QUIT, then close (bounded by the command timeout).
+        case quit
+        /// Close the connection now.
+        case close
+    }
+
+    enum Negotiation: Hashable, Sendable { case ehlo, startTLS, handshake }
+
+    enum Outstanding: Hashable, Sendable {
+        case relayed
+        case reset
+        case quit
+    }
+
+    enum State: Hashable, Sendable {
+        case connecting
+        case awaitingGreeting
+        /// Sluice's own EHLO and STARTTLS; the greeting reaches the client session once TLS is up.
+        case negotiating(Negotiation, greeting: SMTPReply)
+        case ready
+        case awaiting(Outstanding)
+        case closed
+    }
+
+    public let settings: Settings
+    var state: State = .connecting
+    /// Requests that arrived while a reply was awaited (behind Sluice's own RSET, as a rule).
+    var queue: [Request] = []
+    /// When the awaited reply is overdue (nil: nothing awaited).
+    public private(set) var deadline: NIODeadline?
+
+    public init(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// Whether the connection can still carry commands (the session has not closed or failed it).
+    public var isUsable: Bool { state != .closed }
+
+    /// The connection is being opened: the greeting must come within the connect timeout.
+    public mutating func connecting(now: NIODeadline) {
+        state = .connecting
+        arm(settings.timeouts.connect, now)
+    }
+
+    /// The connection is open (for implicit TLS, the TLS handler is in place): the greeting comes next.
+    public mutating func connected() {
+        if state == .connecting { state = .awaitingGreeting }
+    }
+
+    public mutating func received(_ reply: SMTPReply, now: NIODeadline) -> [Action] {
+        switch state {
+        case .connecting, .awaitingGreeting:
+            deadline = nil
+            guard reply.code == 220, settings.tlsMode == .starttls || settings.tlsMode == .starttlsRequired else {
+                state = .ready
+                return [.deliver(reply)] // a refusing upstream is answered by the client session
+            }
+            state = .negotiating(.ehlo, greeting: reply)
+            arm(settings.timeouts.command, now)
+            return [.send(.ehlo(settings.hostname))]
+        case .negotiating(.ehlo, let greeting):
+            deadline = nil
+            if EHLOCapabilities.offersSTARTTLS(in: reply) {
+                state = .negotiating(.startTLS, greeting: greeting)
+                arm(settings.timeouts.command, now)
+                return [.send(.startTLS)]
+            }
+            if settings.tlsMode == .starttlsRequired { return fail(.protocolError("upstream does not offer STARTTLS")) }
+            return deliverGreeting(greeting)
+        case .negotiating(.startTLS, let greeting):
+            deadline = nil
+            guard reply.code == 220 else {
+                if settings.tlsMode == .starttlsRequired { return fail(.protocolError("upstream refused STARTTLS: \(reply)")) }
+                return deliverGreeting(greeting)
+            }
+            state = .negotiating(.handshake, greeting: greeting)
+            arm(settings.timeouts.connect, now)
+            return [.startTLS]
+        case .negotiating(.handshake, _):
+            return fail(.protocolError("unexpected upstream reply during TLS negotiation: \(reply)"))
+        case .awaiting(let outstanding):
+            deadline = nil
+            state = .ready
+            let delivered: [Action] = outstanding == .reset ? [] : [.deliver(reply)]
+            guard outstanding != .quit else { state = .closed; return delivered }
+            return delivered + next(now: now)
+        case .ready, .closed:
+            // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
+            return []
+        }
+    }
+
+    /// The upstream's TLS handshake completed.
+    public mutating func handshakeCompleted() -> [Action] {
+        guard case .negotiating(.handshake, let greeting) = state else { return [] }
+        return deliverGreeting(greeting)
+    }
+
+    /// The client session wants this to go upstream: now, or after the reply that is awaited.
+    public mutating func relay(_ request: Request, now: NIODeadline) -> [Action] {
+        switch state {
+        case .ready:
+            return send(request, now: now)
+        case .closed:
+            return [.fail(.closed)]
+        case .connecting, .awaitingGreeting, .negotiating, .awaiting:
+            queue.append(request)
+            return []
+        }
+    }
+
+    /// The connection failed or closed on its own.
+    public mutating func connectionLost(_ failure: UpstreamFailure) -> [Action] {
+        guard state != .closed else { return [] }
+        state = .closed
+        deadline = nil
+        queue = []
+        return [.fail(failure)]
+    }
+
+    /// The client session ended: a connection that still works gets a polite QUIT (unless the client's
+    /// own QUIT already went), else it is closed (closing one already closed is harmless).
+    public mutating func close() -> [Action] {
+        let owesQuit: Bool
+        switch state {
+        case .closed, .awaiting(.quit), .connecting: owesQuit = false
+        default: owesQuit = true
+        }
+        state = .closed
+        deadline = nil
+        queue = []
+        return [owesQuit ? .quit : .close]
+    }
+
+    /// The clock looked: an awaited reply that is overdue is a timeout.
+    public mutating func tick(now: NIODeadline) -> [Action] {
+        guard let deadline, now >= deadline, state != .closed else { return [] }
+        self.deadline = nil
+        return fail(.timedOut)
+    }
+
+    // MARK: Helpers
+
+    private mutating func send(_ request: Request, now: NIODeadline) -> [Action] {
+        switch request {
+        case .command(let command):
+            state = .awaiting(command == .quit ? .quit : .relayed)
+            arm(settings.timeouts.command, now)
+            return [.send(command)]
+        case .authResponse(let line):
+            state = .awaiting(.relayed)
+            arm(settings.timeouts.command, now)
+            return [.sendAuthResponse(line)]
+        case .message(let plan):
+            state = .awaiting(.relayed)
+            arm(settings.timeouts.endOfData, now)
+            return [.sendMessage(plan)]
+        case .reset:
+            state = .awaiting(.reset)
+            arm(settings.timeouts.command, now)
+            return [.send(.rset)]
+        }
+    }
+
+    private mutating func next(now: NIODeadline) -> [Action] {
+        guard state == .ready, !queue.isEmpty else { return [] }
+        return send(queue.removeFirst(), now: now)
+    }
+
+    private mutating func deliverGreeting(_ greeting: SMTPReply) -> [Action] {
+        state = .ready
+        deadline = nil
+        return [.deliver(greeting)]
+    }
+
+    /// The upstream cannot be used as configured, or did not answer in time: report it and close.
+    private mutating func fail(_ failure: UpstreamFailure) -> [Action] {
+        state = .closed
+        deadline = nil
+        queue = []
+        return [.fail(failure), .close]
+    }
+
+    private mutating func arm(_ seconds: Double, _ now: NIODeadline) {
+        deadline = now + .nanoseconds(Int64(seconds * 1e9))
+    }
+}
