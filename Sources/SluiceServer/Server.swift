@@ -57,7 +57,7 @@ public final class SluiceServer: Sendable {
         lookupPool.start()
         let registry = SessionRegistry()
         let settings = NIOLockedValueBox((configuration, Self.sessionConfiguration(configuration)))
-        let clocks = SessionClocks(group: group) {
+        let clocks = SessionClocks(group: group, clock: configuration.deadlineClock) {
             let current = settings.withLockedValue { $0.0 }
             return SessionClock.interval(for: [current.limits.idleTimeout, current.limits.commandTime, current.upstreamTimeouts.connect,
                                                current.upstreamTimeouts.command, current.upstreamTimeouts.endOfData])
@@ -66,7 +66,7 @@ public final class SluiceServer: Sendable {
             settings: settings,
             upstreamAddress: upstreamAddress,
             pool: pool, lookupPool: lookupPool, registry: registry, clocks: clocks, metrics: ServerMetrics(), logger: logger,
-            greylistStore: configuration.greylistStore, clock: configuration.clock)
+            greylistStore: configuration.greylistStore, clock: configuration.clock, deadlineClock: configuration.deadlineClock)
         if !configuration.implicitTLS.isEmpty && configuration.tls == nil {
             throw ServerError.tlsNotConfigured(configuration.implicitTLS.first!)
         }

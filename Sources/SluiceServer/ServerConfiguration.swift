@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var greylistStore: (any GreylistStore)?
     /// Seconds since 1970 (greylisting); tests inject a manual clock.
     public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    /// The monotonic time of every timeout (client, upstream); tests move a manual one.
+    public var deadlineClock: DeadlineClock = .system
     /// The PTR name of a client (blocking; runs on the lookup pool). Tests put a slow one here.
     public var reverseDNS: @Sendable (SocketAddress) -> String? = { ReverseDNS.name(of: $0) }
     /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.

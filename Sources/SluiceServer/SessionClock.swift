@@ -10,11 +10,13 @@ final class SessionClock: @unchecked Sendable {
     private let eventLoop: EventLoop
     /// The current tick (the configuration can change on reload).
     private let interval: @Sendable () -> TimeAmount
+    private let clock: DeadlineClock
     private var sessions: [SessionHandler] = []
     private var ticking = false
 
-    init(eventLoop: EventLoop, interval: @escaping @Sendable () -> TimeAmount) {
+    init(eventLoop: EventLoop, clock: DeadlineClock, interval: @escaping @Sendable () -> TimeAmount) {
         self.eventLoop = eventLoop
+        self.clock = clock
         self.interval = interval
     }
 
@@ -49,12 +51,19 @@ final class SessionClock: @unchecked Sendable {
 
     private func tick() {
         ticking = false
-        let now = NIODeadline.now()
+        look()
+        if !sessions.isEmpty && !ticking { scheduleTick() }
+    }
+
+    /// Every session checks its deadlines against the clock's time (on each tick, and when a manual
+    /// clock is moved).
+    func look() {
+        eventLoop.assertInEventLoop()
+        let now = clock.now()
         // A session may end (and leave the list) while its deadline is handled: walk a copy.
         for session in sessions {
             session.checkDeadlines(now: now)
         }
-        if !sessions.isEmpty && !ticking { scheduleTick() }
     }
 }
 
@@ -62,10 +71,12 @@ final class SessionClock: @unchecked Sendable {
 final class SessionClocks: Sendable {
     private let clocks: [ObjectIdentifier: SessionClock]
 
-    init(group: EventLoopGroup, interval: @escaping @Sendable () -> TimeAmount) {
+    init(group: EventLoopGroup, clock: DeadlineClock, interval: @escaping @Sendable () -> TimeAmount) {
         var clocks: [ObjectIdentifier: SessionClock] = [:]
         for loop in group.makeIterator() {
-            clocks[ObjectIdentifier(loop)] = SessionClock(eventLoop: loop, interval: interval)
+            let sessionClock = SessionClock(eventLoop: loop, clock: clock, interval: interval)
+            clocks[ObjectIdentifier(loop)] = sessionClock
+            clock.observe { loop.execute { sessionClock.look() } }
         }
         self.clocks = clocks
     }

@@ -24,8 +24,9 @@ struct SessionEnvironment: Sendable {
     let greylistStore: (any GreylistStore)?
     /// Seconds since 1970, for greylisting (tests inject a manual clock).
     let clock: @Sendable () -> Int64
-    /// The monotonic time deadlines are measured in (tests can inject their own).
-    var now: @Sendable () -> NIODeadline = { .now() }
+    /// The monotonic time deadlines are measured in (tests move a manual one).
+    let deadlineClock: DeadlineClock
+    var now: @Sendable () -> NIODeadline { { [deadlineClock] in deadlineClock.now() } }
 
     /// The policy pipeline for a session that began with `configuration`.
     func pipeline(_ configuration: ServerConfiguration) -> PolicyPipeline {

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SluiceServer
 import SluiceTLS
 
 /// How a test client leaves: a FIN, or a TCP reset.
@@ -70,6 +71,18 @@ public final class RawClient: Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while replies.count < count, !isClosed, Date() < deadline {
             try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+        return replies
+    }
+
+    /// Waits for `count` replies while moving `clock` forward by `step` every 50 ms: a deadline that is
+    /// armed passes at the next step, however busy the machine is. No test waits out a real timeout.
+    @discardableResult
+    public func waitForReplies(_ count: Int, advancing clock: DeadlineClock, by step: TimeAmount, seconds: Double = 10) async -> [String] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while replies.count < count, !isClosed, Date() < deadline {
+            clock.advance(by: step)
+            await waitForReplies(count, seconds: 0.05)
         }
         return replies
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceServer
 import SluiceTestSupport
 import Testing
 
@@ -57,15 +58,17 @@ import Testing
         }
     }
 
-    /// One byte every 100 ms keeps the idle timeout (5 s) at bay, but not the command deadline (1 s).
+    /// One byte every 100 ms keeps the idle timeout (5 min) at bay, but not the command deadline (5 min):
+    /// on a manual clock, each byte is followed by 10 s of time.
     @Test func clientTricklingACommandLineGets421WhenTheCommandTimeIsUp() async throws {
-        try await withRelay(configure: { $0.limits.idleTimeout = 5; $0.limits.commandTime = 1 }) { upstream, sluice in
+        let clock = DeadlineClock.manual()
+        try await withRelay(configure: { $0.deadlineClock = clock }) { upstream, sluice in
             let client = try await RawClient.connect(port: sluice.port)
             await client.waitForReplies(1)
-            let line = "EHLO a-very-slow-client-that-sends-one-byte-at-a-time.example.org\r\n" // 6.8 s at this pace
-            for byte in line.utf8 where !client.isClosed {
+            let line = String(repeating: "x", count: 40) // 400 s at this pace, and never a whole line
+            for byte in ("EHLO " + line).utf8 where !client.isClosed {
                 try? await client.send(bytes: [byte])
-                try await Task.sleep(for: .milliseconds(100))
+                clock.advance(by: .seconds(10))
             }
             #expect(await client.waitForClose(seconds: 10))
             #expect(client.replies.last?.hasPrefix("421 4.4.2") == true && client.replies.last?.contains("command") == true,
@@ -76,16 +79,17 @@ import Testing
     }
 
     /// 100 octets every 100 ms is 1,000 octets/s: below a 4 KiB/s minimum the message is cut off (after
-    /// about 6.6 s: 5 s plus a second per 4 KiB received); the same client at full speed is not. (The
-    /// 5 s leave room for a test process starved by the suites running beside it.)
+    /// about 6.6 s: 5 s plus a second per 4 KiB received); the same client at full speed is not. The
+    /// 100 ms are on a manual clock.
     @Test func messageDataBelowTheMinimumRateGets421() async throws {
-        try await withRelay(configure: { $0.limits.commandTime = 5; $0.limits.minimumDataRate = 4096 }) { upstream, sluice in
+        let clock = DeadlineClock.manual()
+        try await withRelay(configure: { $0.limits.commandTime = 5; $0.limits.minimumDataRate = 4096; $0.deadlineClock = clock }) { upstream, sluice in
             let client = try await RawClient.connect(port: sluice.port)
             try await client.startTransaction()
             let line = String(repeating: "y", count: 98) + "\r\n"
             for _ in 0..<150 where !client.isClosed {
                 try? await client.send(line)
-                try await Task.sleep(for: .milliseconds(100))
+                clock.advance(by: .milliseconds(100))
             }
             #expect(await client.waitForClose(seconds: 10))
             #expect(client.replies.last?.hasPrefix("421 4.4.2") == true && client.replies.last?.contains("too slowly") == true,
@@ -101,8 +105,12 @@ import Testing
     }
 
     @Test func idleClientGets421AndIsClosed() async throws {
-        try await withRelay(configure: { $0.limits.idleTimeout = 0.3 }) { _, sluice in
+        let clock = DeadlineClock.manual()
+        try await withRelay(configure: { $0.deadlineClock = clock }) { _, sluice in
             let client = try await RawClient.connect(port: sluice.port)
+            await client.waitForReplies(1)
+            clock.advance(by: .seconds(299))
+            clock.advance(by: .seconds(2)) // the default idle timeout is 300 s
             #expect(await client.waitForClose(seconds: 10))
             #expect(client.replies.last?.hasPrefix("421 4.4.2") == true, "got \(client.replies)")
         }

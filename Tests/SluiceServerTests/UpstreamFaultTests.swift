@@ -1,4 +1,5 @@
 import Foundation
+import SluiceServer
 import SluiceTestSupport
 import Testing
 
@@ -28,26 +29,31 @@ import Testing
     func upstreamFaultGivesTheStagesReplyAndNoFalseAcknowledgement(_ stage: String, _ fault: UpstreamFault) async throws {
         var script = UpstreamScript()
         script.faults[stage] = fault
-        // Short timeouts where the fault is a timeout; long ones elsewhere, so that on a loaded machine a
-        // close or a reset is not overtaken by a timer.
-        let timeout: Double = fault == .stall || fault == .lateReply ? 1 : 10
+        // The timeouts run on a manual clock: where the fault is a timeout, the test moves time past it
+        // (before the late reply's 3 real seconds are up); elsewhere time stands still, so on a loaded
+        // machine a close or a reset is never overtaken by a timer. The client's own limits stay out of
+        // reach of the time moved.
+        let clock = DeadlineClock.manual()
+        let timesOut = fault == .stall || fault == .lateReply
         try await withRelay(script, configure: {
-            $0.upstreamTimeouts.connect = timeout
-            $0.upstreamTimeouts.command = timeout
-            $0.upstreamTimeouts.endOfData = timeout
+            $0.deadlineClock = clock
+            $0.limits.idleTimeout = 1e9
+            $0.limits.commandTime = 1e9
         }) { upstream, sluice in
             let client = try await RawClient.connect(port: sluice.port)
             let steps = ["", "EHLO c\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<x@y.example>\r\n", "DATA\r\n",
                          "Subject: fault\r\n\r\nbody\r\n.\r\n"]
-            var replies: [String] = []
-            for (index, step) in steps.enumerated() {
-                if !step.isEmpty { try? await client.send(step) }
-                replies = await client.waitForReplies(index + 1, seconds: 10)
-                guard replies.count == index + 1, let last = replies.last, last.first == "2" || last.first == "3" else { break }
-            }
             // Sluice answers the client's DATA itself (354) and sends DATA upstream after the final dot:
             // an upstream failing at DATA shows in the reply to the final dot.
             let failing = stage == "DATA" && fault != .splitReply ? 5 : Self.stages.firstIndex(of: stage)!
+            var replies: [String] = []
+            for (index, step) in steps.enumerated() {
+                if !step.isEmpty { try? await client.send(step) }
+                // Time moves only where the upstream fails to answer: a reply that does come is never overtaken.
+                replies = timesOut && index == failing ? await client.waitForReplies(index + 1, advancing: clock, by: .seconds(301))
+                                                       : await client.waitForReplies(index + 1, seconds: 10)
+                guard replies.count == index + 1, let last = replies.last, last.first == "2" || last.first == "3" else { break }
+            }
             #expect(replies.count > failing, "\(stage)/\(fault): no reply at the failing stage; got \(replies)")
             if replies.count > failing {
                 #expect(replies[failing].hasPrefix(Self.expected(stage, fault)), "\(stage)/\(fault): got \(replies)")
