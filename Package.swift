@@ -44,12 +44,13 @@ let package = Package(
             "SluiceSMTP", "SluiceSession", "SluiceConfig", "SluicePolicy", "SluiceStore", "SluiceTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // Layer 5: the command-line tool.
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceServer", "SluiceConfig", "SluiceStore", "SluicePolicy", "SluiceTLS", "SluiceSession",
+            "SluiceServer", "SluiceConfig", "SluiceStore", "SluicePolicy", "SluiceSMTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -70,29 +71,31 @@ let package = Package(
         // Test support: scripted upstream, external client runner, in-process server.
         .target(name: "CTestSupport"),
         .target(name: "SluiceTestSupport", dependencies: [
-            "CTestSupport", "SluiceServer", "SluiceSMTP", "SluiceConfig", "SluiceStore", "SluiceTLS",
+            "CTestSupport", "SluiceServer", "SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceStore", "SluiceTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "SystemLibraryTests", dependencies: ["CPCRE2", "COpenSSL", "CSQLite3", "CLibPQ"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CPCRE2", "COpenSSL", "CSQLite3"]),
         .testTarget(name: "SluiceTLSTests", dependencies: [
             "SluiceTLS", "SluiceTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
-        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluicePolicy", "SluiceSMTP", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluicePolicy", "SluiceTestSupport"]),
         .testTarget(name: "SluiceSMTPTests", dependencies: [
             "SluiceSMTP", "SluiceTestSupport", .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
-        .testTarget(name: "SluiceSessionTests", dependencies: ["SluiceSession", "SluiceSMTP", "SluicePolicy", "SluiceConfig"]),
+        .testTarget(name: "SluiceSessionTests", dependencies: [
+            "SluiceSession", "SluiceSMTP", "SluicePolicy", "SluiceConfig", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "SluicePolicyTests", dependencies: ["SluicePolicy", "SluiceSMTP", "SluiceConfig"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP"]),
         .testTarget(name: "SluiceServerTests", dependencies: [
-            "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluiceConfig", "SluiceTLS", "SluiceSession",
-            .product(name: "NIOCore", package: "swift-nio"),
+            "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceStore", "SluiceTLS", "SluiceSession",
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ], exclude: ["Golden"]),

@@ -33,15 +33,15 @@ extension ServerConfiguration {
             upstream: upstream,
             hostname: overrides.hostname ?? file.hostname ?? ProcessInfo.processInfo.hostName,
             spoolDirectory: overrides.spoolDirectory ?? file.spoolDirectory ?? NSTemporaryDirectory())
-        configuration.limits = file.limits
-        configuration.upstreamTimeouts = file.upstreamTimeouts
-        configuration.bareLineEndings = file.bareLineEndings
-        configuration.ruleSet = file.ruleSet
-        configuration.greylist = file.greylist
+        // The dialogue's settings, as the file has them (the hostname may come from a flag).
+        var session = SessionConfiguration(hostname: configuration.hostname, limits: file.limits, ruleSet: file.ruleSet, greylist: file.greylist)
+        session.upstreamTimeouts = file.upstreamTimeouts
+        session.bareLineEndings = file.bareLineEndings
+        session.allowPlaintextAuth = file.allowPlaintextAuth
+        configuration.session = session
         configuration.implicitTLS = file.implicitTLS
         configuration.tlsRequiredOn = file.tlsRequiredOn
         configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
-        configuration.allowPlaintextAuth = file.allowPlaintextAuth
         configuration.threads = overrides.threads ?? file.threads ?? 1
         configuration.shutdownGrace = overrides.shutdownGrace ?? file.shutdownGrace ?? 30
         guard (1...256).contains(configuration.threads) else { throw .configuration("--threads must be 1 to 256") }

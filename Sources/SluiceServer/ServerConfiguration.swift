@@ -6,31 +6,26 @@ import SluiceSession
 import SluiceStore
 import SluiceTLS
 
-/// Everything the server needs to run, whether it came from flags or a configuration file.
+/// Everything the server needs to run, whether it came from flags or a configuration file: one
+/// composed value. What shapes each dialogue (hostname, limits, timeouts, rules, greylisting) is its
+/// `session` part, which every session takes as it is; the rest is the server's own.
 public struct ServerConfiguration: Sendable {
     public var listen: [Endpoint]
     public var upstream: Endpoint
-    public var hostname: String
     public var spoolDirectory: String
-    public var limits = Limits()
-    public var upstreamTimeouts = UpstreamTimeouts()
-    public var bareLineEndings: BareLineEndingPolicy = .reject
+    /// The dialogue's settings.
+    public var session: SessionConfiguration
     /// Event loop threads (`--threads`).
     public var threads: Int = 1
-    /// The compiled rules.
-    public var ruleSet = RuleSet.empty
     /// TLS for clients: STARTTLS is offered when set; implicit-TLS listeners need it.
-    public var tls: TLSContext?
+    public var tls: TLSContext? { didSet { session.tlsAvailable = tls != nil } }
     public var implicitTLS: Set<Endpoint> = []
     public var tlsRequiredOn: Set<Endpoint> = []
     public var tlsRequiredEverywhere = false
-    /// Offer and relay AUTH to clients without TLS (`auth-plaintext allow`).
-    public var allowPlaintextAuth = false
     /// TLS towards the upstream, and the client context it uses (SNI, verification).
     public var upstreamTLSMode: UpstreamTLSMode = .none
     public var upstreamTLS: TLSContext?
-    /// Greylisting settings and the store (opened at start when a rule greylists).
-    public var greylist = GreylistSettings()
+    /// The greylist store (opened at start when a rule greylists).
     public var greylistStore: (any GreylistStore)?
     /// Seconds since 1970 (greylisting); tests inject a manual clock.
     public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
@@ -44,7 +39,17 @@ public struct ServerConfiguration: Sendable {
     public init(listen: [Endpoint], upstream: Endpoint, hostname: String, spoolDirectory: String) {
         self.listen = listen
         self.upstream = upstream
-        self.hostname = hostname
+        self.session = SessionConfiguration(hostname: hostname)
         self.spoolDirectory = spoolDirectory
     }
+
+    // The session part, by name (so `configuration.limits` reads as it always did).
+    public var hostname: String { get { session.hostname } set { session.hostname = newValue } }
+    public var limits: Limits { get { session.limits } set { session.limits = newValue } }
+    public var upstreamTimeouts: UpstreamTimeouts { get { session.upstreamTimeouts } set { session.upstreamTimeouts = newValue } }
+    public var bareLineEndings: BareLineEndingPolicy { get { session.bareLineEndings } set { session.bareLineEndings = newValue } }
+    public var ruleSet: RuleSet { get { session.ruleSet } set { session.ruleSet = newValue } }
+    public var greylist: GreylistSettings { get { session.greylist } set { session.greylist = newValue } }
+    /// Offer and relay AUTH to clients without TLS (`auth-plaintext allow`).
+    public var allowPlaintextAuth: Bool { get { session.allowPlaintextAuth } set { session.allowPlaintextAuth = newValue } }
 }

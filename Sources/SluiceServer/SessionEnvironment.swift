@@ -8,7 +8,7 @@ import SluiceStore
 /// What every session of one server shares.
 struct SessionEnvironment: Sendable {
     /// The current settings; SIGHUP replaces them whole, and each session reads them once when it begins.
-    let settings: NIOLockedValueBox<(ServerConfiguration, SessionConfiguration)>
+    let settings: NIOLockedValueBox<ServerConfiguration>
     /// The upstream's address, resolved once at start-up.
     let upstreamAddress: SocketAddress
     /// Disk (spool) and content rules.

@@ -60,10 +60,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         self.environment = environment
         self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress
-        let sessionConfiguration: SessionConfiguration
-        (configuration, sessionConfiguration) = environment.settings.withLockedValue { $0 }
+        configuration = environment.settings.withLockedValue { $0 }
         let client = ClientIdentity(address: remoteAddress.map { $0.ipAddress ?? "\($0)" } ?? "unknown", sessionID: SessionIdentifier.make())
-        session = ClientSession(configuration: sessionConfiguration, client: client,
+        session = ClientSession(configuration: configuration.session, client: client,
                                 tlsActive: listener.implicitTLS, tlsRequired: listener.tlsRequired)
         framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
         let limits = configuration.limits

@@ -1,12 +1,15 @@
 import SluicePolicy
 import SluiceSMTP
 
-/// What a session needs to know about the server it belongs to.
+/// What a session needs to know about the server it belongs to: the part of the composed
+/// `ServerConfiguration` that shapes every dialogue (the server keeps it inside, never a copy).
 public struct SessionConfiguration: Sendable {
     public var hostname: String
     public var limits: Limits
     public var ruleSet: RuleSet
     public var greylist: GreylistSettings
+    /// How long the upstream may take to answer.
+    public var upstreamTimeouts = UpstreamTimeouts()
     /// What a bare CR or LF in DATA gets.
     public var bareLineEndings: BareLineEndingPolicy = .reject
     /// STARTTLS is offered (a certificate is configured).

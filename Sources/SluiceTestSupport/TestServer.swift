@@ -4,10 +4,11 @@ import NIOConcurrencyHelpers
 import NIOCore
 import SluiceServer
 import SluiceSMTP
+import SluiceConfig
 
 /// Sluice in-process on an OS-chosen port, in front of a given upstream, with its own spool directory.
 public struct TestServer: Sendable {
-    public let server: SluiceServer
+    public let server: RelayServer
     public let port: Int
     public let spoolDirectory: String
     public let log: LogCapture
@@ -24,7 +25,7 @@ public struct TestServer: Sendable {
         configure(&configuration)
         let log = LogCapture()
         let logger = Logger(label: "sluice-test", factory: { _ in log.handler() })
-        let server = try await SluiceServer.start(configuration: configuration, logger: logger)
+        let server = try await RelayServer.start(configuration: configuration, logger: logger)
         return TestServer(server: server, port: server.boundAddresses[0].port!, spoolDirectory: spool, log: log)
     }
 
@@ -95,8 +96,6 @@ public enum TemporaryDirectory {
         return path
     }
 }
-
-import SluiceConfig
 
 extension ServerConfiguration {
     /// Loads rules (and limits) from configuration text, as `--config` would.

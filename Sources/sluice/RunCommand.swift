@@ -49,9 +49,9 @@ struct RunCommand: ParsableCommand {
         signal(SIGINT, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
-        let server: SluiceServer
+        let server: RelayServer
         do {
-            server = try await SluiceServer.start(configuration: configuration, logger: logger)
+            server = try await RelayServer.start(configuration: configuration, logger: logger)
         } catch let error as ServerError {
             throw CommandFailure(message: error.description)
         }

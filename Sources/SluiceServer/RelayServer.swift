@@ -27,7 +27,7 @@ public enum ServerError: Error, CustomStringConvertible {
 }
 
 /// A running Sluice: its listeners, its event loops and its open sessions.
-public final class SluiceServer: Sendable {
+public final class RelayServer: Sendable {
     public let configuration: ServerConfiguration
     /// The addresses actually bound (port 0 resolved).
     public let boundAddresses: [SocketAddress]
@@ -37,10 +37,10 @@ public final class SluiceServer: Sendable {
     private let listeners: [Channel]
     private let registry: SessionRegistry
     private let logger: Logger
-    private let settings: NIOLockedValueBox<(ServerConfiguration, SessionConfiguration)>
+    private let settings: NIOLockedValueBox<ServerConfiguration>
 
     /// Binds every listener and starts accepting. Throws `ServerError` when an address cannot be bound.
-    public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> SluiceServer {
+    public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> RelayServer {
         try checkSpoolDirectory(configuration.spoolDirectory)
         let upstreamAddress: SocketAddress
         do {
@@ -56,9 +56,9 @@ public final class SluiceServer: Sendable {
         let lookupPool = NIOThreadPool(numberOfThreads: 4)
         lookupPool.start()
         let registry = SessionRegistry()
-        let settings = NIOLockedValueBox((configuration, Self.sessionConfiguration(configuration)))
+        let settings = NIOLockedValueBox(configuration)
         let clocks = SessionClocks(group: group, clock: configuration.deadlineClock) {
-            let current = settings.withLockedValue { $0.0 }
+            let current = settings.withLockedValue { $0 }
             return SessionClock.interval(for: [current.limits.idleTimeout, current.limits.commandTime, current.upstreamTimeouts.connect,
                                                current.upstreamTimeouts.command, current.upstreamTimeouts.endOfData])
         }
@@ -112,7 +112,7 @@ public final class SluiceServer: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
-        let server = SluiceServer(configuration: configuration, boundAddresses: listeners.compactMap(\.localAddress),
+        let server = RelayServer(configuration: configuration, boundAddresses: listeners.compactMap(\.localAddress),
                                   group: group, pool: pool, lookupPool: lookupPool, listeners: listeners, registry: registry, logger: logger,
                                   settings: environment.settings)
         if let store = configuration.greylistStore {
@@ -139,7 +139,7 @@ public final class SluiceServer: Sendable {
 
     private init(configuration: ServerConfiguration, boundAddresses: [SocketAddress], group: MultiThreadedEventLoopGroup,
                  pool: NIOThreadPool, lookupPool: NIOThreadPool, listeners: [Channel], registry: SessionRegistry, logger: Logger,
-                 settings: NIOLockedValueBox<(ServerConfiguration, SessionConfiguration)>) {
+                 settings: NIOLockedValueBox<ServerConfiguration>) {
         self.settings = settings
         self.configuration = configuration
         self.boundAddresses = boundAddresses
@@ -155,27 +155,18 @@ public final class SluiceServer: Sendable {
     /// session): a 10 KiB message arrives in one read. It is what an idle session holds.
     static let clientReadAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 16384, maximum: 65536)
 
-    static func sessionConfiguration(_ configuration: ServerConfiguration) -> SessionConfiguration {
-        var session = SessionConfiguration(hostname: configuration.hostname, limits: configuration.limits, ruleSet: configuration.ruleSet,
-                                           greylist: configuration.greylist)
-        session.bareLineEndings = configuration.bareLineEndings
-        session.tlsAvailable = configuration.tls != nil
-        session.allowPlaintextAuth = configuration.allowPlaintextAuth
-        return session
-    }
-
     /// Replaces rules, lists, limits, timeouts and the hostname for sessions that begin from now on
     /// (sessions already open keep what they started with). Listeners and the upstream need a restart.
     public func reload(_ configuration: ServerConfiguration) {
         var next = configuration
-        let current = settings.withLockedValue { $0.0 }
+        let current = settings.withLockedValue { $0 }
         next.listen = current.listen
         next.upstream = current.upstream
         next.spoolDirectory = current.spoolDirectory
         next.threads = current.threads
         next.implicitTLS = current.implicitTLS
         next.tlsRequiredOn = current.tlsRequiredOn
-        settings.withLockedValue { $0 = (next, Self.sessionConfiguration(next)) }
+        settings.withLockedValue { $0 = next }
         logger.info("reloaded: \(next.ruleSet.rules.values.joined().count) rule(s)")
     }
 
