@@ -94,6 +94,9 @@ let package = Package(
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP"]),
         .testTarget(name: "SluiceServerTests", dependencies: [
             "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceStore", "SluiceTLS", "SluiceSession",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Metrics", package: "swift-metrics"),

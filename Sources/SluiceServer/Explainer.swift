@@ -164,7 +164,7 @@ private struct Drive {
 
     private mutating func decide(_ request: PolicyRequest) -> PolicyDecision {
         let pipeline = self.pipeline
-        let origin = PolicyPipeline.Origin(eventLoop: eventLoop, remoteAddress: nil,
+        let origin = PolicyPipeline.Origin(eventLoop: eventLoop,
                                            message: input.message.map { ByteBuffer(bytes: $0) }, logger: Logger(label: "explain"),
                                            sessionID: "EXPLAIN")
         let decision = (try? eventLoop.flatSubmit { () -> EventLoopFuture<PolicyDecision> in

@@ -38,7 +38,6 @@ struct PolicyPipeline: Sendable {
     /// Where a request comes from: what the steps that need the world need to know.
     struct Origin {
         var eventLoop: EventLoop
-        var remoteAddress: SocketAddress?
         /// The message's first octets (header and body windows), for the message point.
         var message: ByteBuffer?
         var logger: Logger
@@ -47,7 +46,7 @@ struct PolicyPipeline: Sendable {
 
     func evaluate(_ request: PolicyRequest, from origin: Origin) -> Result {
         if request.point == .connect, ruleSet.usesClientName, request.facts.clientName == nil {
-            return .pending(resolveName(origin).flatMap { name in
+            return .pending(resolveName(request.facts.clientText, origin).flatMap { name in
                 var request = request
                 request.facts.clientName = name
                 return self.afterFacts(request, origin).map { decision in
@@ -73,8 +72,8 @@ struct PolicyPipeline: Sendable {
     }
 
     /// The PTR name on the lookup pool (getnameinfo blocks); it counts only within the lookup budget.
-    private func resolveName(_ origin: Origin) -> EventLoopFuture<String?> {
-        guard let address = origin.remoteAddress else { return origin.eventLoop.makeSucceededFuture(nil) }
+    private func resolveName(_ client: String, _ origin: Origin) -> EventLoopFuture<String?> {
+        guard let address = try? SocketAddress(ipAddress: client, port: 0) else { return origin.eventLoop.makeSucceededFuture(nil) }
         let promise = origin.eventLoop.makePromise(of: String?.self)
         let answered = NIOLoopBoundBox(false, eventLoop: origin.eventLoop)
         let deadline = origin.eventLoop.scheduleTask(in: .nanoseconds(Int64(reverseDNSTimeout * 1e9))) {

@@ -64,7 +64,7 @@ public final class RelayServer: Sendable {
         }
         let environment = SessionEnvironment(
             settings: settings,
-            upstreamAddress: upstreamAddress,
+            upstreamConnector: SocketUpstreamConnector(address: upstreamAddress),
             pool: pool, lookupPool: lookupPool, registry: registry, clocks: clocks, metrics: ServerMetrics(), logger: logger,
             greylistStore: configuration.greylistStore, clock: configuration.clock, deadlineClock: configuration.deadlineClock)
         if !configuration.implicitTLS.isEmpty && configuration.tls == nil {

@@ -9,8 +9,8 @@ import SluiceStore
 struct SessionEnvironment: Sendable {
     /// The current settings; SIGHUP replaces them whole, and each session reads them once when it begins.
     let settings: NIOLockedValueBox<ServerConfiguration>
-    /// The upstream's address, resolved once at start-up.
-    let upstreamAddress: SocketAddress
+    /// How upstream connections are opened (TCP to the address resolved at start-up).
+    let upstreamConnector: any UpstreamConnector
     /// Disk (spool) and content rules.
     let pool: NIOThreadPool
     /// Blocking lookups (reverse DNS), which can wait seconds each.

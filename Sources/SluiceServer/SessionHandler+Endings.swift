@@ -12,7 +12,7 @@ extension SessionHandler {
             tls: configuration.upstreamTLS, delegate: self, logger: logger, sessionID: sessionID,
             registry: environment.registry, now: environment.now)
         upstream = connection
-        connection.connect(to: environment.upstreamAddress, on: eventLoop)
+        connection.connect(via: environment.upstreamConnector, on: eventLoop)
     }
 
     func relay(_ request: UpstreamSession.Request, source: MessageSpool? = nil) {

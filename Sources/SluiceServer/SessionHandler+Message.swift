@@ -7,7 +7,7 @@ import SluiceSession
 extension SessionHandler {
     /// Hands a request to the policy pipeline; the decision comes back now or on this event loop.
     func evaluate(_ request: PolicyRequest) {
-        let origin = PolicyPipeline.Origin(eventLoop: eventLoop, remoteAddress: remoteAddress,
+        let origin = PolicyPipeline.Origin(eventLoop: eventLoop,
                                            message: request.point == .message ? receiver?.spool.inspectionBytes : nil,
                                            logger: logger, sessionID: sessionID)
         switch environment.pipeline(configuration).evaluate(request, from: origin) {

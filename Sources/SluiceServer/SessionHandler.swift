@@ -34,14 +34,11 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     /// The settings in force when this session began (a reload applies to new sessions).
     let configuration: ServerConfiguration
     var session: ClientSession
-    var logger: Logger
     /// The session's event loop: every timer and every off-loop result comes back here.
     let eventLoop: EventLoop
     /// Set while the handler is in the pipeline; dropped in `handlerRemoved`, because the context holds
     /// the handler and a handler that kept its context would never be freed.
     var context: ChannelHandlerContext?
-    /// The client's address, as NIO cached it when the connection was accepted (for reverse DNS).
-    let remoteAddress: SocketAddress?
     var input = ByteBuffer()
     var output = ByteBuffer()
     var framer: CommandLineFramer
@@ -59,7 +56,6 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
          listener: ListenerOptions = ListenerOptions()) {
         self.environment = environment
         self.eventLoop = eventLoop
-        self.remoteAddress = remoteAddress
         configuration = environment.settings.withLockedValue { $0 }
         let client = ClientIdentity(address: remoteAddress.map { $0.ipAddress ?? "\($0)" } ?? "unknown", sessionID: SessionIdentifier.make())
         session = ClientSession(configuration: configuration.session, client: client,
@@ -68,7 +64,6 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         let limits = configuration.limits
         pace = ClientPace(commandTime: limits.commandTime, minimumDataRate: limits.minimumDataRate, idleTimeout: limits.idleTimeout,
                           now: environment.now())
-        logger = environment.logger
         environment.registry.handlersAlive.add(1, ordering: .relaxed)
     }
 
@@ -77,6 +72,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     var sessionID: String { session.client.sessionID }
+    var logger: Logger { environment.logger }
     var tlsContext: TLSContext? { configuration.tls }
     var limits: Limits { configuration.limits }
 
@@ -85,7 +81,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
         environment.registry.add(context.channel)
-        logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(remoteAddress?.port ?? 0)")
+        logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(context.remoteAddress?.port ?? 0)")
         environment.clocks.clock(of: eventLoop).add(self)
         perform(session.start())
         flush()

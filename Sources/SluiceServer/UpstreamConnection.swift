@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 import SluiceSMTP
 import SluiceSession
 import SluiceTLS
@@ -52,30 +51,20 @@ final class UpstreamConnection: ChannelInboundHandler {
         registry?.upstreamsAlive.subtract(1, ordering: .relaxed)
     }
 
-    /// Opens the connection on `eventLoop` (the session's), with implicit TLS when configured.
-    func connect(to address: SocketAddress, on eventLoop: EventLoop) {
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let implicitTLS = session.settings.tlsMode == .tls ? tls : nil
+    /// Opens the connection on `eventLoop` (the session's) through `connector`.
+    func connect(via connector: any UpstreamConnector, on eventLoop: EventLoop) {
         session.connecting(now: now())
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(.milliseconds(Int64(session.settings.timeouts.connect * 1000)))
-            // ClientBootstrap sets TCP_NODELAY itself (`.tcpOption`; `.socketOption(.tcp_nodelay)` would be SO_DEBUG).
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let implicitTLS { try channel.pipeline.syncOperations.addHandler(TLSHandler(context: implicitTLS)) }
-                    try channel.pipeline.syncOperations.addHandler(bound.value)
-                }
-            }
-            .connect(to: address)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    if !self.session.isUsable { channel.close(promise: nil) }
-                case .failure(let error):
-                    self.perform(self.session.connectionLost(.connectFailed("\(error)")))
-                }
-            }
+        connector.open(self, implicitTLS: session.settings.tlsMode == .tls ? tls : nil, timeout: session.settings.timeouts.connect,
+                       on: eventLoop)
+    }
+
+    /// The connection came up; a session that ended meanwhile closes it at once.
+    func opened(_ channel: Channel) {
+        if !session.isUsable { channel.close(promise: nil) }
+    }
+
+    func openFailed(_ error: Error) {
+        perform(session.connectionLost(.connectFailed("\(error)")))
     }
 
     // MARK: What the session handler asks
