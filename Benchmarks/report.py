@@ -13,7 +13,8 @@ import json
 import statistics
 import sys
 
-TARGETS = [("direct", "smtp-sink direct"), ("haproxy", "haproxy (tcp)"), ("glue", "NIO byte glue"), ("sluice", "Sluice")]
+TARGETS = [("direct", "smtp-sink direct"), ("haproxy", "haproxy (tcp)"), ("glue", "NIO byte glue"), ("baseline", "Sluice (baseline)"),
+           ("sluice", "Sluice")]
 
 
 def fnum(x, digits=0):
@@ -85,7 +86,8 @@ def throughput(tsv, meta_path):
             out.append(f"| {s} | {label} msgs/s | " + " | ".join(cells) + f" | **{fnum(med(vals))}** | {spread} |")
         for num, den, label in (("sluice", "haproxy", "Sluice/haproxy"), ("sluice", "direct", "Sluice/direct"),
                                 ("haproxy", "direct", "haproxy/direct"), ("glue", "haproxy", "NIO glue/haproxy"),
-                                ("sluice", "glue", "Sluice/NIO glue")):
+                                ("sluice", "glue", "Sluice/NIO glue"), ("baseline", "haproxy", "baseline/haproxy"),
+                                ("sluice", "baseline", "Sluice/baseline")):
             if not any(k == num for k, _ in targets) or not any(k == den for k, _ in targets):
                 continue
             ratios = []

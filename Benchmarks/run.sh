@@ -15,6 +15,8 @@
 #   SKIP_SLUICE=1         skip the Sluice target and the memory measurements
 #   GLUE_BIN              GlueBench executable: adds a minimal SwiftNIO byte glue as a fourth target,
 #                         the floor any NIO proxy stands on (make bench sets it)
+#   SLUICE_BASELINE_BIN   an earlier Sluice executable: measured as one more target in the same rounds
+#                         (interleaved with the current one), for before/after comparisons
 #   HAPROXY_THREADS       haproxy nbthread (default: SLUICE_THREADS, so both proxies get the same cores)
 #   BENCH_ROUNDS          rounds (default 3; --quick 1)
 #   BENCH_MESSAGES        messages per smtp-source run (default 10000; --quick 1000)
@@ -227,13 +229,14 @@ if [[ $SKIP_SLUICE != 1 && ${SLUICE_BENCH_CONFIG:-1} == 1 ]] \
     printf 'limit message-size %sM\n' $((BIG_MIB * 2 + 16)) >"$TMP/sluice-bench.conf"
     SLUICE_CONF=(--config "$TMP/sluice-bench.conf")
 fi
-start_sluice() {  # fresh Sluice instance with its own port, spool dir and log
+start_sluice() {  # start_sluice [BIN]: fresh Sluice instance with its own port, spool dir and log
+    local bin=${1:-$SLUICE_BIN}
     SLUICE_N=$((SLUICE_N + 1))
     SLUICE_PORT=$(free_port)
     SLUICE_SPOOL=$TMP/spool-$SLUICE_N
     SLUICE_LOG=$TMP/sluice-$SLUICE_N.log
     mkdir -p "$SLUICE_SPOOL"
-    SLUICE_CMD=("$SLUICE_BIN" run --listen "127.0.0.1:$SLUICE_PORT" --upstream "127.0.0.1:$SINK_PORT"
+    SLUICE_CMD=("$bin" run --listen "127.0.0.1:$SLUICE_PORT" --upstream "127.0.0.1:$SINK_PORT"
                 --spool-dir "$SLUICE_SPOOL" --threads "$SLUICE_THREADS" "${SLUICE_CONF[@]}" "${SLUICE_EXTRA[@]}")
     "${SLUICE_CMD[@]}" >"$SLUICE_LOG" 2>&1 &
     SLUICE_PID=$!
@@ -265,6 +268,17 @@ if [[ $SKIP_SLUICE != 1 ]]; then
     TARGETS+=(sluice)
     PORT_OF[sluice]=$SLUICE_PORT
     PID_OF[sluice]=$SLUICE_PID
+    if [[ -n ${SLUICE_BASELINE_BIN:-} ]]; then
+        [[ -x $SLUICE_BASELINE_BIN ]] || die "SLUICE_BASELINE_BIN=$SLUICE_BASELINE_BIN is not executable"
+        start_sluice "$SLUICE_BASELINE_BIN"
+        TARGETS+=(baseline)
+        PORT_OF[baseline]=$SLUICE_PORT
+        PID_OF[baseline]=$SLUICE_PID
+        BASELINE_PID=$SLUICE_PID
+        start_sluice   # the current one again last: the memory tests below stop and restart it
+        PORT_OF[sluice]=$SLUICE_PORT
+        PID_OF[sluice]=$SLUICE_PID
+    fi
     SLUICE_DESC="\`$(basename "$SLUICE_BIN") run --listen 127.0.0.1:PORT --upstream 127.0.0.1:SINKPORT --spool-dir TMPDIR --threads $SLUICE_THREADS${SLUICE_CONF[*]:+ --config BENCH.conf}${SLUICE_EXTRA_ARGS:+ $SLUICE_EXTRA_ARGS}\`"
     [[ ${#SLUICE_CONF[@]} -gt 0 ]] && SLUICE_DESC+=" with BENCH.conf = \`$(cat "$TMP/sluice-bench.conf")\`"
 fi
@@ -334,6 +348,7 @@ BIG_JSON=$TMP/big-message.json
 IDLE_JSON=$TMP/idle-sessions.json
 if [[ $SKIP_SLUICE != 1 ]]; then
     stop_pid "$SLUICE_PID"   # each memory test gets a fresh process
+    [[ -n ${BASELINE_PID:-} ]] && stop_pid "$BASELINE_PID"
 
     log "generating a $BIG_MIB MiB message"
     python3 "$HERE/big_message.py" gen --out "$TMP/big.eml" --mib "$BIG_MIB"

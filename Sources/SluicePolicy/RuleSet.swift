@@ -10,15 +10,19 @@ public struct RuleSet: Sendable {
     /// once here: every session asks.
     public let usesClientName: Bool
 
+    /// One bit per stage that has rules (asked for every command: no hashing on the hot path).
+    private let stagesWithRules: UInt16
+
     public init(rules: [Rule] = [], relayHygiene: Bool = true) {
         self.rules = Dictionary(grouping: rules, by: \.stage)
         self.relayHygiene = relayHygiene
         self.usesClientName = rules.contains { $0.condition?.fields.contains(.clientName) ?? false }
+        self.stagesWithRules = rules.reduce(0) { $0 | 1 << $1.stage.ordinal }
     }
 
     public static let empty = RuleSet()
 
-    public func hasRules(for stage: Stage) -> Bool { !(rules[stage]?.isEmpty ?? true) }
+    public func hasRules(for stage: Stage) -> Bool { stagesWithRules & 1 << stage.ordinal != 0 }
 
     /// What happened in one stage.
     public struct Outcome: Sendable {
@@ -111,7 +115,7 @@ extension RuleSet {
         public init() {}
     }
 
-    public var hasContentRules: Bool { hasRules(for: .header) || hasRules(for: .body) || hasRules(for: .eom) }
+    public var hasContentRules: Bool { stagesWithRules & (1 << Stage.header.ordinal | 1 << Stage.body.ordinal | 1 << Stage.eom.ordinal) != 0 }
 
     public func evaluateContent(_ facts: Facts, tracing: Bool = false) -> ContentOutcome {
         var result = ContentOutcome()

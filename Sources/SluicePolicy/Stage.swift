@@ -3,7 +3,21 @@ public enum Stage: String, Hashable, Sendable, CaseIterable, Comparable {
     case connect, helo, mail, rcpt, data, header, body, eom
 
     public static func < (lhs: Stage, rhs: Stage) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        lhs.ordinal < rhs.ordinal
+    }
+
+    /// The stage's place in the order (0 for connect).
+    public var ordinal: Int {
+        switch self {
+        case .connect: return 0
+        case .helo: return 1
+        case .mail: return 2
+        case .rcpt: return 3
+        case .data: return 4
+        case .header: return 5
+        case .body: return 6
+        case .eom: return 7
+        }
     }
 }
 

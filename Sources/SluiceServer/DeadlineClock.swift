@@ -21,7 +21,8 @@ public final class DeadlineClock: Sendable {
     }
 
     public func now() -> NIODeadline {
-        manual?.withLockedValue { $0 } ?? .now()
+        guard let manual else { return .now() }
+        return manual.withLockedValue { $0 }
     }
 
     /// Moves a manual clock forward and has every session clock look at the new time.

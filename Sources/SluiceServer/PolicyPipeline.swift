@@ -44,8 +44,10 @@ struct PolicyPipeline: Sendable {
         var sessionID: String
     }
 
-    func evaluate(_ request: PolicyRequest, from origin: Origin) -> Result {
+    /// `origin` is built only when a step has to wait.
+    func evaluate(_ request: PolicyRequest, from makeOrigin: @autoclosure () -> Origin) -> Result {
         if request.point == .connect, ruleSet.usesClientName, request.facts.clientName == nil {
+            let origin = makeOrigin()
             return .pending(resolveName(request.facts.clientText, origin).flatMap { name in
                 var request = request
                 request.facts.clientName = name
@@ -56,10 +58,13 @@ struct PolicyPipeline: Sendable {
                 }
             })
         }
-        if request.point == .message { return .pending(inspect(request, origin)) }
+        if request.point == .message {
+            guard ruleSet.hasContentRules else { return .decided(.proceed) }
+            return .pending(inspect(request, makeOrigin()))
+        }
         switch PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) {
         case .decided(let decision): return .decided(decision)
-        case .greylist(let keys, let decision): return .pending(askStore(keys, request.point, decision, origin))
+        case .greylist(let keys, let decision): return .pending(askStore(keys, request.point, decision, makeOrigin()))
         }
     }
 
@@ -96,7 +101,6 @@ struct PolicyPipeline: Sendable {
         let bytes = origin.message ?? ByteBuffer()
         let ruleSet = self.ruleSet, greylist = self.greylist, tracing = self.tracing
         let headerWindow = self.headerWindow, bodyLimit = self.bodyInspection
-        guard ruleSet.hasContentRules else { return origin.eventLoop.makeSucceededFuture(.proceed) }
         let logger = origin.logger, sessionID = origin.sessionID
         return pool.runIfActive(eventLoop: origin.eventLoop) { () -> PolicyDecision in
             var request = request

@@ -32,7 +32,7 @@ extension SessionHandler {
         guard !flow.closed else { return }
         if upstream != nil {
             upstream = nil
-            logger.warning("\(sessionID): upstream \(configuration.upstream) failed: \(failure)")
+            environment.logger.warning("\(sessionID): upstream \(configuration.upstream) failed: \(failure)")
         }
         // Also when the connection was already gone: whatever the session waits for now, it hears that
         // the upstream is lost (a second report changes nothing in the session).
@@ -73,9 +73,9 @@ extension SessionHandler {
         let verdict = pace.looked(at: now, waitingOnClient: waitingOnClient)
         switch verdict {
         case .inTime: return
-        case .idle: logger.info("\(sessionID): idle timeout after \(Int(pace.idle))s")
-        case .dataTooSlow: logger.info("\(sessionID): client too slow: message data slower than \(pace.minimumDataRate) octets/s")
-        case .commandTooSlow: logger.info("\(sessionID): client too slow: no complete command within \(Int(pace.commandTime))s")
+        case .idle: environment.logger.info("\(sessionID): idle timeout after \(Int(pace.idle))s")
+        case .dataTooSlow: environment.logger.info("\(sessionID): client too slow: message data slower than \(pace.minimumDataRate) octets/s")
+        case .commandTooSlow: environment.logger.info("\(sessionID): client too slow: no complete command within \(Int(pace.commandTime))s")
         }
         perform(session.clientTooSlow(verdict))
         flush()

@@ -18,7 +18,7 @@ extension SessionHandler {
         do {
             try context.pipeline.syncOperations.addHandler(TLSHandler(context: tls), position: .first)
         } catch {
-            logger.warning("\(sessionID): could not start TLS: \(error)")
+            environment.logger.warning("\(sessionID): could not start TLS: \(error)")
             close()
         }
     }
@@ -28,7 +28,7 @@ extension SessionHandler {
     func logPolicy(_ note: PolicyNote) {
         let rule = note.rule.map { " rule=\($0)" } ?? ""
         let line = "\(sessionID): stage=\(note.stage.rawValue)\(rule) \(note.kind == .log ? "log: " : "")\(note.text)"
-        if note.kind == .limitExceeded { logger.warning("\(line)") } else { logger.info("\(line)") }
+        if note.kind == .limitExceeded { environment.logger.warning("\(line)") } else { environment.logger.info("\(line)") }
         // Bounded labels: stage, verdict, rule (file:line), mode — never an address or a subject.
         guard note.kind != .log else { return }
         environment.metrics.ruleMatched(note)
@@ -58,6 +58,6 @@ extension SessionHandler {
         line.writeStaticString(" reply=\"")
         outcome.reply.writeSummary(into: &line)
         line.writeStaticString("\"")
-        logger.info(Logger.Message(stringLiteral: String(buffer: line)))
+        environment.logger.info(Logger.Message(stringLiteral: String(buffer: line)))
     }
 }

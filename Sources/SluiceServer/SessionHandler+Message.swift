@@ -7,10 +7,9 @@ import SluiceSession
 extension SessionHandler {
     /// Hands a request to the policy pipeline; the decision comes back now or on this event loop.
     func evaluate(_ request: PolicyRequest) {
-        let origin = PolicyPipeline.Origin(eventLoop: eventLoop,
-                                           message: request.point == .message ? receiver?.spool.inspectionBytes : nil,
-                                           logger: logger, sessionID: sessionID)
-        switch environment.pipeline(configuration).evaluate(request, from: origin) {
+        switch pipeline.evaluate(request, from: PolicyPipeline.Origin(
+            eventLoop: eventLoop, message: request.point == .message ? receiver?.spool.inspectionBytes : nil,
+            logger: logger, sessionID: sessionID)) {
         case .decided(let decision):
             perform(session.policyDecided(decision))
         case .pending(let decision):
@@ -60,7 +59,7 @@ extension SessionHandler {
             case .success:
                 self.perform(self.session.dataFinished(size: size, fault: nil))
             case .failure(let error):
-                self.logger.warning("\(self.sessionID): cannot spool message to \(self.configuration.spoolDirectory): \(error)")
+                self.environment.logger.warning("\(self.sessionID): cannot spool message to \(self.configuration.spoolDirectory): \(error)")
                 self.perform(self.session.spoolFailed(diskFull: MessageSpool.isDiskFull(error), size: size))
             }
             self.process()

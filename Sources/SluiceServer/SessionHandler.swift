@@ -33,6 +33,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     let environment: SessionEnvironment
     /// The settings in force when this session began (a reload applies to new sessions).
     let configuration: ServerConfiguration
+    /// The policy steps for this session's requests (built once, from its settings).
+    let pipeline: PolicyPipeline
     var session: ClientSession
     /// The session's event loop: every timer and every off-loop result comes back here.
     let eventLoop: EventLoop
@@ -57,7 +59,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         self.environment = environment
         self.eventLoop = eventLoop
         configuration = environment.settings.withLockedValue { $0 }
-        let client = ClientIdentity(address: remoteAddress.map { $0.ipAddress ?? "\($0)" } ?? "unknown", sessionID: SessionIdentifier.make())
+        pipeline = environment.pipeline(configuration)
+        let client = ClientIdentity(address: remoteAddress.map { $0.ipAddress ?? "\($0)" } ?? "unknown", port: remoteAddress?.port,
+                                    sessionID: SessionIdentifier.make())
         session = ClientSession(configuration: configuration.session, client: client,
                                 tlsActive: listener.implicitTLS, tlsRequired: listener.tlsRequired)
         framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
@@ -81,7 +85,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
         environment.registry.add(context.channel)
-        logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(context.remoteAddress?.port ?? 0)")
+        environment.logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(session.client.port ?? 0)")
         environment.clocks.clock(of: eventLoop).add(self)
         perform(session.start())
         flush()
@@ -97,7 +101,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func channelInactive(context: ChannelHandlerContext) {
         perform(session.clientClosed())
         environment.registry.remove(context.channel)
-        logger.info("\(sessionID): disconnect from [\(session.clientAddress)] messages=\(session.delivered)")
+        environment.logger.info("\(sessionID): disconnect from [\(session.clientAddress)] messages=\(session.delivered)")
         context.fireChannelInactive()
     }
 
@@ -123,7 +127,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             flush()
         } else if let handshake = event as? TLSHandshakeCompleted {
             session.tlsEstablished("\(handshake.version) with cipher \(handshake.cipher)")
-            logger.info("\(sessionID): TLS established: \(session.client.tls ?? "")")
+            environment.logger.info("\(sessionID): TLS established: \(session.client.tls ?? "")")
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -131,9 +135,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if error is TLSError {
-            logger.info("\(sessionID): TLS failed: \(error)")
+            environment.logger.info("\(sessionID): TLS failed: \(error)")
         } else {
-            logger.debug("\(sessionID): client connection error: \(error)")
+            environment.logger.debug("\(sessionID): client connection error: \(error)")
         }
         context.close(promise: nil)
     }
@@ -156,7 +160,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 case .line(let line):
                     do {
                         let command = try CommandParser.parse(line.readableBytesView)
-                        logger.trace("\(sessionID): <<< \(command.verb)")
+                        environment.logger.trace("\(sessionID): <<< \(command.verb)")
                         perform(session.received(command))
                     } catch {
                         perform(session.receivedInvalid(error))
@@ -203,7 +207,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         for action in actions {
             switch action {
             case .reply(let reply):
-                logger.trace("\(sessionID): >>> \(reply)")
+                environment.logger.trace("\(sessionID): >>> \(reply)")
                 reply.write(into: &output)
             case .forward(let command):
                 relay(.command(command))

@@ -77,7 +77,7 @@ extension ClientSession {
             var actions: [SessionAction] = [.discardMessage,
                                             .outcome(TransactionOutcome(status: .refused, greeting: greeting, transaction: transaction, size: size, reply: reply))]
             actions += countError(reply)
-            if state != .closed { actions.append(.resetUpstream) }
+            if !isClosed { actions.append(.resetUpstream) }
             return actions
         }
         var facts = baseFacts(.transaction(greeting, transaction))
@@ -132,7 +132,7 @@ extension ClientSession {
 
     /// The client closed its connection.
     public mutating func clientClosed() -> [SessionAction] {
-        guard state != .closed else { return [] }
+        guard !isClosed else { return [] }
         state = .closed
         return [.discardMessage, .close]
     }

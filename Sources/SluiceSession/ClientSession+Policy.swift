@@ -14,7 +14,7 @@ extension ClientSession {
         facts.tags = sessionTags
         if case .transaction(_, let transaction) = phase {
             facts.sender = transaction.sender
-            facts.size = transaction.parameters.size
+            facts.size = transaction.declaredSize
             facts.recipientCount = transaction.recipients.count
             facts.tags.formUnion(transaction.tags)
         }
@@ -30,7 +30,7 @@ extension ClientSession {
 
     /// The client connected: the connect stage decides whether the upstream is contacted at all.
     public mutating func start() -> [SessionAction] {
-        guard state == .new else { return [] }
+        guard case .new = state else { return [] }
         return ask(.connect, baseFacts(.fresh), .fresh, .connect)
     }
 
@@ -116,7 +116,7 @@ extension ClientSession {
             var actions: [SessionAction] = [.discardMessage, .outcome(TransactionOutcome(
                 status: reply.isTransientFailure ? .failed : .refused, greeting: greeting, transaction: transaction, size: size, reply: reply))]
             actions += countError(reply)
-            if state != .closed { actions += [.resetUpstream] + closeIfDraining() }
+            if !isClosed { actions += [.resetUpstream] + closeIfDraining() }
             return actions
         case .disconnect(let reply):
             state = .closed

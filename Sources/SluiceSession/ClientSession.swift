@@ -110,7 +110,11 @@ public struct ClientSession: Sendable {
         }
     }
 
-    public var isClosed: Bool { state == .closed }
+    /// (Matched, not compared: `==` on a state with payloads copies them.)
+    public var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
     public var clientAddress: String { client.address }
 
     /// The message size enforced and advertised: Sluice's limit, or the upstream's if smaller.
@@ -193,10 +197,11 @@ public struct ClientSession: Sendable {
             case .transaction: return error(.nestedMail)
             case .greeted:
                 if tlsRequired && !tlsActive { return error(.tlsRequired) }
-                if let size = parameters.size, size > messageSizeLimit { return error(.declaredSizeTooBig) }
+                let declaredSize = parameters.size
+                if let declaredSize, declaredSize > messageSizeLimit { return error(.declaredSizeTooBig) }
                 var facts = baseFacts(phase)
                 facts.sender = path
-                facts.size = parameters.size
+                facts.size = declaredSize
                 return ask(.mail, facts, phase, .mail(command, path, parameters))
             }
 
@@ -333,7 +338,7 @@ public struct ClientSession: Sendable {
         state = .ready(next)
         var actions: [SessionAction]
         if reply.code >= 400 { actions = countError(relayed) } else { actions = [.reply(relayed)] }
-        if state != .closed { actions += closeIfDraining() }
+        if !isClosed { actions += closeIfDraining() }
         return actions
     }
 
@@ -350,7 +355,7 @@ public struct ClientSession: Sendable {
     }
 
     mutating func closeIfDraining() -> [SessionAction] {
-        guard closeAfterReply, state != .closed else { return [] }
+        guard closeAfterReply, !isClosed else { return [] }
         state = .closed
         return [.reply(.shuttingDown(hostname)), .close]
     }

@@ -30,6 +30,8 @@ public struct ClientIdentity: Hashable, Sendable {
     /// The address as text, and parsed once (nil when it is not an IP address).
     public var address: String
     public var ip: IPAddress?
+    /// The client's TCP port (for logs; XCLIENT will carry it).
+    public var port: Int?
     /// The session's id in logs and in the trace header.
     public var sessionID: String
     /// The reverse DNS name, once a policy step looked it up and found one.
@@ -37,9 +39,10 @@ public struct ClientIdentity: Hashable, Sendable {
     /// `TLSv1.3 with cipher …` once the client's TLS handshake completed.
     public var tls: String?
 
-    public init(address: String, sessionID: String = "") {
+    public init(address: String, port: Int? = nil, sessionID: String = "") {
         self.address = address
         self.ip = IPAddress(address)
+        self.port = port
         self.sessionID = sessionID
     }
 }
@@ -73,6 +76,8 @@ public struct Greeting: Hashable, Sendable {
 public struct Transaction: Hashable, Sendable {
     public var sender: ReversePath
     public var parameters: ESMTPParameters
+    /// `SIZE=` of the MAIL command, looked up once (every stage's facts carry it).
+    public let declaredSize: Int?
     /// Recipients the upstream accepted; the message goes to these only.
     public var recipients: [ForwardPath] = []
     /// RCPT commands refused (by Sluice or the upstream).
@@ -87,6 +92,7 @@ public struct Transaction: Hashable, Sendable {
     public init(sender: ReversePath, parameters: ESMTPParameters) {
         self.sender = sender
         self.parameters = parameters
+        self.declaredSize = parameters.size
     }
 }
 
@@ -149,16 +155,17 @@ public enum SessionAction: Hashable, Sendable {
     /// The 220 for STARTTLS was just queued: flush it, drop every byte the client sent after STARTTLS,
     /// and start the TLS handshake (server side).
     case startTLS
-    /// Ask the policy pipeline; its answer comes back through `policyDecided`.
-    case evaluate(PolicyRequest)
+    /// Ask the policy pipeline; its answer comes back through `policyDecided`. (The large payloads are
+    /// boxed: every array of actions and every copy of one stays small.)
+    indirect case evaluate(PolicyRequest)
     /// Send the spooled message upstream as the plan says, then wait for the upstream's reply.
-    case sendMessage(MessagePlan)
+    indirect case sendMessage(MessagePlan)
     /// Log these rule decisions.
     case policy([PolicyNote])
     /// Release the spooled message.
     case discardMessage
     /// Log how a transaction ended.
-    case outcome(TransactionOutcome)
+    indirect case outcome(TransactionOutcome)
     /// Flush replies and close the client and the upstream connections.
     case close
 }

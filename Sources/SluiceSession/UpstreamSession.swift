@@ -34,8 +34,8 @@ public struct UpstreamSession: Sendable {
         case command(SMTPCommand)
         /// One AUTH response line, verbatim (never logged).
         case authResponse(String)
-        /// The message after the upstream's 354, as the plan says.
-        case message(MessagePlan)
+        /// The message after the upstream's 354, as the plan says (boxed: requests stay small).
+        indirect case message(MessagePlan)
         /// Close the upstream's transaction; its reply is not relayed.
         case reset
     }
@@ -46,7 +46,7 @@ public struct UpstreamSession: Sendable {
         /// Write this AUTH response line verbatim.
         case sendAuthResponse(String)
         /// Write the plan's prefix, the spooled message and the final dot.
-        case sendMessage(MessagePlan)
+        indirect case sendMessage(MessagePlan)
         /// Add the TLS handler (client side) to the connection.
         case startTLS
         /// Give this reply to the client session.
@@ -89,7 +89,13 @@ public struct UpstreamSession: Sendable {
     }
 
     /// Whether the connection can still carry commands (the session has not closed or failed it).
-    public var isUsable: Bool { state != .closed }
+    public var isUsable: Bool { !isClosed }
+
+    /// (Matched, not compared: `==` on a state with payloads copies them.)
+    var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
 
     /// The connection is being opened: the greeting must come within the connect timeout.
     public mutating func connecting(now: NIODeadline) {
@@ -99,7 +105,7 @@ public struct UpstreamSession: Sendable {
 
     /// The connection is open (for implicit TLS, the TLS handler is in place): the greeting comes next.
     public mutating func connected() {
-        if state == .connecting { state = .awaitingGreeting }
+        if case .connecting = state { state = .awaitingGreeting }
     }
 
     public mutating func received(_ reply: SMTPReply, now: NIODeadline) -> [Action] {
@@ -166,7 +172,7 @@ public struct UpstreamSession: Sendable {
 
     /// The connection failed or closed on its own.
     public mutating func connectionLost(_ failure: UpstreamFailure) -> [Action] {
-        guard state != .closed else { return [] }
+        guard !isClosed else { return [] }
         state = .closed
         deadline = nil
         queue = []
@@ -189,7 +195,7 @@ public struct UpstreamSession: Sendable {
 
     /// The clock looked: an awaited reply that is overdue is a timeout.
     public mutating func tick(now: NIODeadline) -> [Action] {
-        guard let deadline, now >= deadline, state != .closed else { return [] }
+        guard let deadline, now >= deadline, !isClosed else { return [] }
         self.deadline = nil
         return fail(.timedOut)
     }
@@ -218,7 +224,7 @@ public struct UpstreamSession: Sendable {
     }
 
     private mutating func next(now: NIODeadline) -> [Action] {
-        guard state == .ready, !queue.isEmpty else { return [] }
+        guard case .ready = state, !queue.isEmpty else { return [] }
         return send(queue.removeFirst(), now: now)
     }
 
