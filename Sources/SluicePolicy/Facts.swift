@@ -15,32 +15,137 @@ public struct HeaderField: Hashable, Sendable {
 }
 
 /// What is known about a session and its message when a stage's rules run.
+///
+/// A value with its fields in one copy-on-write box: a request carries it through the policy
+/// pipeline, and a copy is one retain instead of one per field.
 public struct Facts: Hashable, Sendable {
-    public var client: IPAddress?
-    public var clientText: String
-    public var clientName: String?
-    public var helo: String?
-    public var sender: ReversePath?
-    public var recipient: ForwardPath?
-    public var recipientCount = 0
-    /// The declared SIZE at MAIL, the actual size from the header stage on.
-    public var size: Int?
-    public var headers: [HeaderField] = []
-    /// The body as received (dot-stuffing removed), up to the inspection window.
-    public var body: [UInt8] = []
-    public var tls = false
-    public var authUser: String?
-    public var tags: Set<String> = []
+    private final class Storage: @unchecked Sendable {
+        var client: IPAddress? = nil
+        var clientText: String
+        var clientName: String? = nil
+        var helo: String? = nil
+        var sender: ReversePath? = nil
+        var recipient: ForwardPath? = nil
+        var recipientCount: Int = 0
+        var size: Int? = nil
+        var headers: [HeaderField] = []
+        var body: [UInt8] = []
+        var tls: Bool = false
+        var authUser: String? = nil
+        var tags: Set<String> = []
+
+        init(clientText: String, client: IPAddress?) {
+            self.clientText = clientText
+            self.client = client
+        }
+
+        func copy() -> Storage {
+            let copy = Storage(clientText: clientText, client: client)
+            copy.clientName = clientName
+            copy.helo = helo
+            copy.sender = sender
+            copy.recipient = recipient
+            copy.recipientCount = recipientCount
+            copy.size = size
+            copy.headers = headers
+            copy.body = body
+            copy.tls = tls
+            copy.authUser = authUser
+            copy.tags = tags
+            return copy
+        }
+    }
+
+    private var storage: Storage
 
     public init(clientText: String) {
-        self.clientText = clientText
-        self.client = IPAddress(clientText)
+        storage = Storage(clientText: clientText, client: IPAddress(clientText))
     }
 
     /// With the client's address already parsed (a session parses it once).
     public init(clientText: String, client: IPAddress?) {
-        self.clientText = clientText
-        self.client = client
+        storage = Storage(clientText: clientText, client: client)
+    }
+
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
+    public var client: IPAddress? {
+        get { storage.client }
+        set { unique().client = newValue }
+    }
+    public var clientText: String {
+        get { storage.clientText }
+        set { unique().clientText = newValue }
+    }
+    public var clientName: String? {
+        get { storage.clientName }
+        set { unique().clientName = newValue }
+    }
+    public var helo: String? {
+        get { storage.helo }
+        set { unique().helo = newValue }
+    }
+    public var sender: ReversePath? {
+        get { storage.sender }
+        set { unique().sender = newValue }
+    }
+    public var recipient: ForwardPath? {
+        get { storage.recipient }
+        set { unique().recipient = newValue }
+    }
+    public var recipientCount: Int {
+        get { storage.recipientCount }
+        set { unique().recipientCount = newValue }
+    }
+    /// The declared SIZE at MAIL, the actual size from the header stage on.
+    public var size: Int? {
+        get { storage.size }
+        set { unique().size = newValue }
+    }
+    public var headers: [HeaderField] {
+        get { storage.headers }
+        set { unique().headers = newValue }
+    }
+    /// The body as received (dot-stuffing removed), up to the inspection window.
+    public var body: [UInt8] {
+        get { storage.body }
+        set { unique().body = newValue }
+    }
+    public var tls: Bool {
+        get { storage.tls }
+        set { unique().tls = newValue }
+    }
+    public var authUser: String? {
+        get { storage.authUser }
+        set { unique().authUser = newValue }
+    }
+    public var tags: Set<String> {
+        get { storage.tags }
+        set { unique().tags = newValue }
+    }
+
+    /// Adds tags in place (a `tags` setter would copy the set first).
+    public mutating func insertTags(_ more: Set<String>) {
+        guard !more.isEmpty else { return }
+        unique().tags.formUnion(more)
+    }
+
+    public mutating func insertTags(_ more: [String]) {
+        guard !more.isEmpty else { return }
+        unique().tags.formUnion(more)
+    }
+
+    public static func == (lhs: Facts, rhs: Facts) -> Bool {
+        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(clientText)
+        hasher.combine(sender)
+        hasher.combine(recipient)
     }
 
     /// Adds what the content stages look at, from the message in wire form: the header fields

@@ -73,14 +73,14 @@ public struct RuleSet: Sendable {
                 continue
             }
             outcome.tags += rule.tags
-            facts.tags.formUnion(rule.tags)
+            facts.insertTags(rule.tags)
             switch rule.action {
             case .addHeader(let name, let value): outcome.headerEdits.append(.add(name: name, value: value))
             case .replaceHeader(let name, let value): outcome.headerEdits.append(.replace(name: name, value: value))
             case .removeHeader(let glob): outcome.headerEdits.append(.remove(glob: glob))
             case .tag(let tag):
                 outcome.tags.append(tag)
-                facts.tags.insert(tag)
+                facts.insertTags([tag])
             case .log(let text): outcome.logs.append((rule.location, text))
             default:
                 outcome.verdict = verdict
@@ -123,7 +123,7 @@ extension RuleSet {
         for stage in [Stage.header, .body, .eom] where hasRules(for: stage) {
             let outcome = evaluate(stage, facts, tracing: tracing)
             result.stages.append((stage, outcome))
-            facts.tags.formUnion(outcome.tags)
+            facts.insertTags(outcome.tags)
             switch outcome.verdict {
             case .proceed, .accept:
                 result.headerEdits += outcome.headerEdits

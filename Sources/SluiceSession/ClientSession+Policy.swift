@@ -16,7 +16,7 @@ extension ClientSession {
             facts.sender = transaction.sender
             facts.size = transaction.declaredSize
             facts.recipientCount = transaction.recipients.count
-            facts.tags.formUnion(transaction.tags)
+            facts.insertTags(transaction.tags)
         }
         return facts
     }
@@ -51,7 +51,7 @@ extension ClientSession {
         case .refuse(let reply):
             var phase = phase
             if case .transaction(let greeting, var transaction) = phase {
-                transaction.tags.formUnion(decision.tags)
+                transaction.insertTags(decision.tags)
                 if case .rcpt = wait { transaction.refusedRecipients += 1 }
                 phase = .transaction(greeting, transaction)
             }
@@ -75,13 +75,13 @@ extension ClientSession {
             return forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard))
         case .rcpt(let command, let path):
             guard case .transaction(let greeting, var transaction) = phase else { return [] }
-            transaction.tags.formUnion(tags)
+            transaction.insertTags(tags)
             transaction.discard = transaction.discard || discard
             if let deferral, deferral.retryAfter >= (transaction.deferral?.retryAfter ?? 0) { transaction.deferral = deferral }
             return forward(command, .transaction(greeting, transaction), .rcpt(path))
         case .data:
             guard case .transaction(let greeting, var transaction) = phase else { return [] }
-            transaction.tags.formUnion(tags)
+            transaction.insertTags(tags)
             transaction.discard = transaction.discard || discard
             state = .receivingData(greeting, transaction)
             return [.reply(.startMailInput),
@@ -125,7 +125,7 @@ extension ClientSession {
             return finishDiscarded(greeting, transaction, size: size)
         case .proceed:
             if transaction.discard || sessionDiscard { return finishDiscarded(greeting, transaction, size: size) }
-            transaction.tags.formUnion(decision.tags)
+            transaction.insertTags(decision.tags)
             pendingEdits = (decision.headerEdits, decision.header)
             state = .awaitingDataReply(greeting, transaction, size: size)
             return [.forward(.data)]

@@ -316,7 +316,7 @@ public struct ClientSession: Sendable {
             }
         case .rcpt(let path):
             if case .transaction(let greeting, var transaction) = phase {
-                if reply.isPositiveCompletion { transaction.recipients.append(path) } else { transaction.refusedRecipients += 1 }
+                if reply.isPositiveCompletion { transaction.appendRecipient(path) } else { transaction.refusedRecipients += 1 }
                 next = .transaction(greeting, transaction)
             }
         case .rset:

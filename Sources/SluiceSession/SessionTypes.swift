@@ -73,26 +73,111 @@ public struct Greeting: Hashable, Sendable {
 }
 
 /// One mail transaction: from MAIL to the end of the message, RSET or a new EHLO.
+///
+/// A value with its fields in one copy-on-write box: the session's states carry it, and every state
+/// change copies the state, so a copy is one retain instead of one per field.
 public struct Transaction: Hashable, Sendable {
-    public var sender: ReversePath
-    public var parameters: ESMTPParameters
-    /// `SIZE=` of the MAIL command, looked up once (every stage's facts carry it).
-    public let declaredSize: Int?
-    /// Recipients the upstream accepted; the message goes to these only.
-    public var recipients: [ForwardPath] = []
-    /// RCPT commands refused (by Sluice or the upstream).
-    public var refusedRecipients = 0
-    /// Tags set by rules from stage mail on.
-    public var tags: Set<String> = []
-    /// A `discard` rule fired: the client gets 250, the upstream never gets the message.
-    public var discard = false
-    /// Per-message greylisting: a recipient's key was new (or not yet due); DATA gets the 451, once.
-    public var deferral: DeferredRefusal?
+    private final class Storage: @unchecked Sendable {
+        var sender: ReversePath
+        var parameters: ESMTPParameters
+        let declaredSize: Int?
+        var recipients: [ForwardPath] = []
+        var refusedRecipients = 0
+        var tags: Set<String> = []
+        var discard = false
+        var deferral: DeferredRefusal?
+
+        init(sender: ReversePath, parameters: ESMTPParameters) {
+            self.sender = sender
+            self.parameters = parameters
+            self.declaredSize = parameters.size
+        }
+
+        func copy() -> Storage {
+            let copy = Storage(sender: sender, parameters: parameters)
+            copy.recipients = recipients
+            copy.refusedRecipients = refusedRecipients
+            copy.tags = tags
+            copy.discard = discard
+            copy.deferral = deferral
+            return copy
+        }
+    }
+
+    private var storage: Storage
 
     public init(sender: ReversePath, parameters: ESMTPParameters) {
-        self.sender = sender
-        self.parameters = parameters
-        self.declaredSize = parameters.size
+        storage = Storage(sender: sender, parameters: parameters)
+    }
+
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
+    public var sender: ReversePath {
+        get { storage.sender }
+        set { unique().sender = newValue }
+    }
+    public var parameters: ESMTPParameters {
+        get { storage.parameters }
+        set { unique().parameters = newValue }
+    }
+    /// `SIZE=` of the MAIL command, looked up once (every stage's facts carry it).
+    public var declaredSize: Int? { storage.declaredSize }
+    /// Recipients the upstream accepted; the message goes to these only.
+    public var recipients: [ForwardPath] {
+        get { storage.recipients }
+        set { unique().recipients = newValue }
+    }
+    /// RCPT commands refused (by Sluice or the upstream).
+    public var refusedRecipients: Int {
+        get { storage.refusedRecipients }
+        set { unique().refusedRecipients = newValue }
+    }
+    /// Tags set by rules from stage mail on.
+    public var tags: Set<String> {
+        get { storage.tags }
+        set { unique().tags = newValue }
+    }
+    /// A `discard` rule fired: the client gets 250, the upstream never gets the message.
+    public var discard: Bool {
+        get { storage.discard }
+        set { unique().discard = newValue }
+    }
+    /// Per-message greylisting: a recipient's key was new (or not yet due); DATA gets the 451, once.
+    public var deferral: DeferredRefusal? {
+        get { storage.deferral }
+        set { unique().deferral = newValue }
+    }
+
+    /// Adds tags in place (a `tags` setter would copy the set first).
+    public mutating func insertTags(_ more: Set<String>) {
+        guard !more.isEmpty else { return }
+        unique().tags.formUnion(more)
+    }
+
+    public mutating func insertTags(_ more: [String]) {
+        guard !more.isEmpty else { return }
+        unique().tags.formUnion(more)
+    }
+
+    /// Adds a recipient the upstream accepted, in place.
+    public mutating func appendRecipient(_ recipient: ForwardPath) {
+        unique().recipients.append(recipient)
+    }
+
+    public static func == (lhs: Transaction, rhs: Transaction) -> Bool {
+        lhs.storage === rhs.storage
+            || (lhs.sender == rhs.sender && lhs.parameters == rhs.parameters && lhs.recipients == rhs.recipients
+                && lhs.refusedRecipients == rhs.refusedRecipients && lhs.tags == rhs.tags && lhs.discard == rhs.discard
+                && lhs.deferral == rhs.deferral)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(sender)
+        hasher.combine(recipients)
+        hasher.combine(refusedRecipients)
     }
 }
 
