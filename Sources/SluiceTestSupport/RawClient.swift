@@ -78,7 +78,7 @@ public final class RawClient: Sendable {
     /// Waits for `count` replies while moving `clock` forward by `step` every 50 ms: a deadline that is
     /// armed passes at the next step, however busy the machine is. No test waits out a real timeout.
     @discardableResult
-    public func waitForReplies(_ count: Int, advancing clock: DeadlineClock, by step: TimeAmount, seconds: Double = 10) async -> [String] {
+    public func waitForReplies(_ count: Int, advancing clock: DeadlineClock, by step: TimeAmount, seconds: Double = 25) async -> [String] {
         let deadline = Date().addingTimeInterval(seconds)
         while replies.count < count, !isClosed, Date() < deadline {
             clock.advance(by: step)

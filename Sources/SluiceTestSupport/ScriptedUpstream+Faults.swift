@@ -21,7 +21,8 @@ public enum UpstreamFault: String, CaseIterable, Sendable {
     case endlessLine
     /// The normal reply, one octet per write (many reads on Sluice's side): must work.
     case splitReply
-    /// The normal reply, but 3 s late (after Sluice's timeout).
+    /// The normal reply, but 30 s late: long after Sluice's timeout, which the tests reach by moving a
+    /// manual clock (a busy machine may hold the test back for seconds; it must not lose that race).
     case lateReply
 }
 
@@ -72,7 +73,7 @@ extension ScriptedUpstreamHandler {
                 }
             }
         case .lateReply:
-            context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(3)) {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(30)) {
                 channel.writeAndFlush(ByteBuffer(string: text + "\r\n"), promise: nil)
             }
         }

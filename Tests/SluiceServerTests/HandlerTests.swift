@@ -128,7 +128,7 @@ struct EmbeddedSession {
         // The content rules run on the thread pool; the answer comes back on the loop.
         var sent = ""
         for _ in 0..<500 where sent.isEmpty {
-            Thread.sleep(forTimeInterval: 0.01)
+            Thread.sleep(forTimeInterval: 0.01) // an embedded loop belongs to one thread: no await here
             session.loop.run()
             sent = try session.upstreamReceived()
         }

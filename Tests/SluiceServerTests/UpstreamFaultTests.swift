@@ -30,7 +30,7 @@ import Testing
         var script = UpstreamScript()
         script.faults[stage] = fault
         // The timeouts run on a manual clock: where the fault is a timeout, the test moves time past it
-        // (before the late reply's 3 real seconds are up); elsewhere time stands still, so on a loaded
+        // (the late reply comes 30 real seconds late); elsewhere time stands still, so on a loaded
         // machine a close or a reset is never overtaken by a timer. The client's own limits stay out of
         // reach of the time moved.
         let clock = DeadlineClock.manual()
