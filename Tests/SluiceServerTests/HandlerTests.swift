@@ -37,6 +37,8 @@ struct EmbeddedSession {
     let registry = SessionRegistry()
 
     init(rules: String = "", configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        precondition(!rules.contains("stage header") && !rules.contains("stage body") && !rules.contains("stage eom"),
+                     "content rules answer from the thread pool, which an embedded loop cannot take")
         upstreams = EmbeddedUpstreams(loop: loop)
         var configuration = ServerConfiguration(listen: [], upstream: Endpoint(host: "192.0.2.25", port: 25), hostname: "sluice.test",
                                                 spoolDirectory: NSTemporaryDirectory())
@@ -52,12 +54,9 @@ struct EmbeddedSession {
         try client.connect(to: address).wait()
     }
 
-    /// The content rules' thread pool, one for every handler test.
-    static let pool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        return pool
-    }()
+    /// A thread pool that is never started: an embedded loop belongs to one thread, so nothing here
+    /// may answer from another (the spool stays in memory; no content rule is loaded).
+    static let pool = NIOThreadPool(numberOfThreads: 1)
 
     var upstream: EmbeddedChannel? { upstreams.channels.first }
 
@@ -112,8 +111,11 @@ struct EmbeddedSession {
         #expect(try session.clientReceived() == "221 2.0.0 Bye\r\n")
     }
 
+    /// A message refused at its final dot (here a bare LF; a content rule does the same from the thread
+    /// pool, which an embedded loop cannot take answers from) never goes upstream: only its transaction
+    /// is closed, and the client's next command waits for that RSET.
     @Test func aRefusedMessageIsResetUpstreamSilentlyAndWhatFollowsWaitsForTheReset() throws {
-        let session = try EmbeddedSession(rules: "stage body\n  reject body ~ /forbidden/ \"550 5.7.1 No\"")
+        let session = try EmbeddedSession()
         try session.upstreamReplies("220 mx ESMTP\r\n")
         try session.clientSends("EHLO c\r\n")
         try session.upstreamReplies("250 mx\r\n")
@@ -124,16 +126,9 @@ struct EmbeddedSession {
         try session.clientSends("DATA\r\n")
         _ = try session.clientReceived()
         _ = try session.upstreamReceived()
-        try session.clientSends("Subject: x\r\n\r\nforbidden\r\n.\r\nMAIL FROM:<c@example.org>\r\n")
-        // The content rules run on the thread pool; the answer comes back on the loop.
-        var sent = ""
-        for _ in 0..<500 where sent.isEmpty {
-            Thread.sleep(forTimeInterval: 0.01) // an embedded loop belongs to one thread: no await here
-            session.loop.run()
-            sent = try session.upstreamReceived()
-        }
-        #expect(sent == "RSET\r\n", "the message never goes; only its transaction is closed")
-        #expect(try session.clientReceived() == "550 5.7.1 No\r\n")
+        try session.clientSends("Subject: x\r\n\r\nbare\nline feed\r\n.\r\nMAIL FROM:<c@example.org>\r\n")
+        #expect(try session.upstreamReceived() == "RSET\r\n", "the message never goes; only its transaction is closed")
+        #expect(try session.clientReceived().hasPrefix("554 5.6.0"))
         try session.upstreamReplies("250 2.0.0 Reset\r\n")
         #expect(try session.upstreamReceived() == "MAIL FROM:<c@example.org>\r\n", "queued behind the RSET")
         #expect(try session.clientReceived() == "", "the RSET's reply is Sluice's own")
