@@ -32,6 +32,9 @@ public struct Configuration: Sendable {
     public var greylist = GreylistSettings()
     /// Where greylisting state lives.
     public var greylistStore: GreylistStoreSpec = .sqlite("/var/lib/sluice/greylist.db")
+    /// `limit exempt LIST`: the networks the per-client flood limits and greeting checks skip (nil: the
+    /// default, loopback).
+    public var exempt: [CIDR]?
     /// `acknowledge open-relay`: the administrator knows there is no relay control in the rules.
     public var openRelayAcknowledged = false
     /// Every file read, in order (the main file first, then includes).

@@ -10,7 +10,8 @@ public struct ConfigurationLoader {
                                   "acknowledge", "greylist", "tls", "auth-plaintext"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
                                     "command-line-length", "memory-spool", "body-inspection", "tls-required",
-                                    "command-time", "data-rate"]
+                                    "command-time", "data-rate", "connections", "connections-per-client", "connection-rate",
+                                    "client-grouping", "messages-per-session", "greet-delay", "exempt"]
     public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
 
     private var configuration = Configuration()
@@ -19,6 +20,8 @@ public struct ConfigurationLoader {
     private var currentStage: Stage?
     private var pendingRules: [(Statement, Stage, String)] = []
     private var relayHygiene = true
+    /// `limit exempt LIST`, resolved when every list is known.
+    private var exemptList: Token?
 
     /// Loads `path`; throws `ConfigurationError` with all diagnostics when there is any error.
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -213,6 +216,10 @@ public struct ConfigurationLoader {
             }
             return duration
         }
+        func countOrOff() -> Int? {
+            if value.text == "off" || value.text == "0" { return 0 }
+            return count()
+        }
         func count() -> Int? {
             guard let count = Int(value.text), count > 0 else {
                 error(value, "'\(value.text)' is not a positive number")
@@ -239,6 +246,28 @@ public struct ConfigurationLoader {
         case "command-time": if let v = duration() { configuration.limits.commandTime = v }
         case "data-rate":
             if let v = size() { configuration.limits.minimumDataRate = v }
+        case "connections": if let v = countOrOff() { configuration.limits.connections = v }
+        case "connections-per-client": if let v = countOrOff() { configuration.limits.connectionsPerClient = v }
+        case "connection-rate":
+            // `30/min` (or 0, `off`): new connections per client in any 60 seconds.
+            if value.text == "off" || value.text == "0" { configuration.limits.connectionRate = 0; return }
+            let parts = value.text.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[1] == "min", let count = Int(parts[0]), count > 0 else {
+                return error(value, "write 'limit connection-rate N/min', not '\(value.text)'")
+            }
+            configuration.limits.connectionRate = count
+        case "client-grouping":
+            guard value.text == "address" || value.text == "network" else {
+                return error(value, "limit client-grouping is 'address' or 'network' (/24 for IPv4, /64 for IPv6)")
+            }
+            configuration.limits.groupClientsByNetwork = value.text == "network"
+        case "messages-per-session": if let v = countOrOff() { configuration.limits.messagesPerSession = v }
+        case "greet-delay":
+            if value.text == "0" || value.text == "off" { configuration.limits.greetDelay = 0; return }
+            if let v = duration() { configuration.limits.greetDelay = v }
+        case "exempt":
+            // A cidr list, resolved once every list is known (`none`: nobody is exempt).
+            exemptList = value
         default:
             error(arguments[0], "unknown limit '\(name)'\(Suggestion.hint(for: name, among: Self.limitNames))")
         }
@@ -285,6 +314,17 @@ public struct ConfigurationLoader {
     /// Compiles the collected rules once every list is known, then looks for rules that can never fire
     /// and for a configuration without relay control.
     private mutating func compileRules() {
+        if let token = exemptList {
+            if token.text == "none" {
+                configuration.exempt = []
+            } else if let list = configuration.lists[token.text], case .cidr(let networks) = list.items {
+                configuration.exempt = networks
+            } else if configuration.lists[token.text] != nil {
+                error(token, "limit exempt needs a cidr list; '\(token.text)' is a \(configuration.lists[token.text]!.kind.rawValue) list")
+            } else {
+                error(token, "unknown list '\(token.text)'\(Suggestion.hint(for: token.text, among: Array(configuration.lists.keys)))")
+            }
+        }
         var rules: [Rule] = []
         for (statement, stage, file) in pendingRules {
             var parser = RuleParser(statement: statement, stage: stage, lists: configuration.lists)

@@ -28,6 +28,23 @@ public struct Limits: Hashable, Sendable {
     /// Seconds the reverse DNS lookup of a client may take before `client.name` is taken as empty.
     public var reverseDNSTimeout: Double = 2
 
+    // Holding floods off (checked before an upstream connection is opened; exempt clients, loopback by
+    // default, skip the per-client ones). 0 turns a limit off.
+    /// Open client sessions in all (`limit connections`).
+    public var connections: Int = 1000
+    /// Open sessions from one client (`limit connections-per-client`; Postfix's
+    /// smtpd_client_connection_count_limit is 50 too).
+    public var connectionsPerClient: Int = 50
+    /// New connections from one client per minute (`limit connection-rate N/min`; off by default, as in Postfix).
+    public var connectionRate: Int = 0
+    /// Clients are counted per address, or per network (/24 for IPv4, /64 for IPv6) (`limit client-grouping`).
+    public var groupClientsByNetwork = false
+    /// Messages (MAIL commands the upstream accepted) per session (`limit messages-per-session`).
+    public var messagesPerSession: Int = 0
+    /// Seconds Sluice waits before greeting a client (`limit greet-delay`, postscreen's pregreet wait): a
+    /// client that talks first is refused before any upstream connection is made.
+    public var greetDelay: Double = 0
+
     public init() {}
 }
 

@@ -20,6 +20,19 @@ extension SMTPReply {
     public static func dataTooSlow(_ hostname: String) -> SMTPReply {
         SMTPReply(code: 421, enhanced: "4.4.2", "\(hostname) Error: message data arriving too slowly, closing connection")
     }
+    /// A limit of `limit connections`, `connections-per-client` or `connection-rate` was reached.
+    public static func tooManyConnections(_ hostname: String) -> SMTPReply {
+        SMTPReply(code: 421, enhanced: "4.7.0", "\(hostname) Error: too many connections, try again later")
+    }
+
+    /// `limit messages-per-session` was reached.
+    public static func tooManyMessages(_ hostname: String) -> SMTPReply {
+        SMTPReply(code: 421, enhanced: "4.7.0", "\(hostname) Error: too many messages in one session, try again later")
+    }
+
+    /// The client sent before it was greeted (RFC 5321 §3.1; postscreen's pregreet test).
+    public static let talkedBeforeGreeting = SMTPReply(code: 554, enhanced: "5.5.0", "Error: protocol error, talked before the greeting")
+
     public static func tooManyErrors(_ hostname: String) -> SMTPReply {
         SMTPReply(code: 421, enhanced: "4.7.0", "\(hostname) Error: too many errors, closing connection")
     }

@@ -38,6 +38,7 @@ extension ServerConfiguration {
         session.upstreamTimeouts = file.upstreamTimeouts
         session.bareLineEndings = file.bareLineEndings
         session.allowPlaintextAuth = file.allowPlaintextAuth
+        if let exempt = file.exempt { session.exempt = exempt }
         configuration.session = session
         configuration.implicitTLS = file.implicitTLS
         configuration.tlsRequiredOn = file.tlsRequiredOn

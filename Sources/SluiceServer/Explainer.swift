@@ -148,6 +148,7 @@ private struct Drive {
             case .sendMessage: perform(session.upstreamReplied(SMTPReply(code: 250, enhanced: "2.0.0", "queued")))
             case .evaluate(let request): perform(session.policyDecided(decide(request)))
             case .outcome(let result): outcome = result.status
+            case .delayGreeting: perform(session.greetDelayElapsed())
             case .resetUpstream, .receiveMessage, .startTLS, .policy, .discardMessage, .close: break
             }
         }

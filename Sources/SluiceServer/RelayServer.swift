@@ -65,7 +65,7 @@ public final class RelayServer: Sendable {
         let environment = SessionEnvironment(
             settings: settings,
             upstreamConnector: SocketUpstreamConnector(address: upstreamAddress),
-            pool: pool, lookupPool: lookupPool, registry: registry, clocks: clocks, metrics: ServerMetrics(), logger: logger,
+            pool: pool, lookupPool: lookupPool, registry: registry, limiter: ConnectionLimiter(), clocks: clocks, metrics: ServerMetrics(), logger: logger,
             greylistStore: configuration.greylistStore, clock: configuration.clock, deadlineClock: configuration.deadlineClock)
         if !configuration.implicitTLS.isEmpty && configuration.tls == nil {
             throw ServerError.tlsNotConfigured(configuration.implicitTLS.first!)

@@ -10,6 +10,14 @@ final class ServerMetrics: Sendable {
     private let greylistPassed = Counter(label: "sluice_greylist_decisions_total", dimensions: [("result", "pass")])
     private let greylistDeferred = Counter(label: "sluice_greylist_decisions_total", dimensions: [("result", "defer")])
     private let greylistStoreErrors = Counter(label: "sluice_greylist_store_errors_total")
+    private let limits = ["connections", "connections-per-client", "connection-rate"].reduce(into: [String: Counter]()) {
+        $0[$1] = Counter(label: "sluice_limits_tripped_total", dimensions: [("limit", $1)])
+    }
+
+    /// A flood limit refused a client: `sluice_limits_tripped_total{limit}`.
+    func limitTripped(_ limit: String) {
+        limits[limit]?.increment()
+    }
     /// One counter per (stage, verdict, rule, mode) seen, made on first use: the labels are bounded by the
     /// rules loaded (never an address or a subject).
     private let ruleMatches = NIOLockedValueBox<[RuleMatch: Counter]>([:])

@@ -16,6 +16,8 @@ struct SessionEnvironment: Sendable {
     /// Blocking lookups (reverse DNS), which can wait seconds each.
     let lookupPool: NIOThreadPool
     let registry: SessionRegistry
+    /// Admission before the dialogue: connections in all and per client, connection rate.
+    let limiter: ConnectionLimiter
     /// Each event loop's session timeouts.
     let clocks: SessionClocks
     let metrics: ServerMetrics

@@ -65,6 +65,10 @@ extension SessionHandler {
     /// upstream, a policy step or its own spool).
     func checkDeadlines(now: NIODeadline) {
         guard !flow.closed else { return }
+        if let greetDeadline = flow.greetDeadline, now >= greetDeadline {
+            flow.greetDeadline = nil
+            perform(session.greetDelayElapsed())
+        }
         if let upstream {
             upstream.tick(now: now)
             guard !flow.closed else { return }

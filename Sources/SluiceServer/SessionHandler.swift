@@ -28,6 +28,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         /// After the final dot, until the spool file has everything (what the client pipelined waits).
         var settlingSpool = false
         var closed = false
+        /// The connection limiter let this session in (it is released when the session ends).
+        var admitted = false
+        /// `limit greet-delay`: when the client may be greeted.
+        var greetDeadline: NIODeadline?
     }
 
     let environment: SessionEnvironment
@@ -58,10 +62,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
          listener: ListenerOptions = ListenerOptions()) {
         self.environment = environment
         self.eventLoop = eventLoop
-        configuration = environment.settings.withLockedValue { $0 }
+        let configuration = environment.settings.withLockedValue { $0 }
+        self.configuration = configuration
         pipeline = environment.pipeline(configuration)
-        let client = ClientIdentity(address: remoteAddress.map { $0.ipAddress ?? "\($0)" } ?? "unknown", port: remoteAddress?.port,
+        var client = ClientIdentity(address: remoteAddress.map { $0.ipAddress ?? "\($0)" } ?? "unknown", port: remoteAddress?.port,
                                     sessionID: SessionIdentifier.make())
+        client.exempt = client.ip.map { ip in configuration.session.exempt.contains { $0.contains(ip) } } ?? false
         session = ClientSession(configuration: configuration.session, client: client,
                                 tlsActive: listener.implicitTLS, tlsRequired: listener.tlsRequired)
         framer = CommandLineFramer(maxLength: configuration.limits.commandLineLength)
@@ -87,9 +93,27 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         environment.registry.add(context.channel)
         environment.logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(session.client.port ?? 0)")
         environment.clocks.clock(of: eventLoop).add(self)
-        perform(session.start())
+        if admit(context) { perform(session.start()) }
         flush()
         context.fireChannelActive()
+    }
+
+    /// The connection limits, before anything else: a refused client gets `421 4.7.0` and never costs
+    /// an upstream connection. Logged once per client per minute, counted every time.
+    private func admit(_ context: ChannelHandlerContext) -> Bool {
+        switch environment.limiter.admit(session.client, limits: limits, now: environment.now()) {
+        case .admitted:
+            flow.admitted = true
+            return true
+        case .refused(let limit, let log, let refusedSince):
+            environment.metrics.limitTripped(limit)
+            if log {
+                environment.logger.info("\(sessionID): refused [\(session.clientAddress)]: limit \(limit) (\(refusedSince) refused in the last minute)")
+            }
+            SMTPReply.tooManyConnections(configuration.hostname).write(into: &output)
+            close()
+            return false
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -100,6 +124,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func channelInactive(context: ChannelHandlerContext) {
         perform(session.clientClosed())
+        if flow.admitted {
+            flow.admitted = false
+            environment.limiter.release(session.client, limits: limits)
+        }
         environment.registry.remove(context.channel)
         environment.logger.info("\(sessionID): disconnect from [\(session.clientAddress)] messages=\(session.delivered)")
         context.fireChannelInactive()
@@ -109,6 +137,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         var incoming = unwrapInboundIn(data)
         pace.clientActive()
         guard !flow.closed else { return }
+        if !session.hasGreeted {
+            perform(session.clientSpokeEarly())
+            if flow.closed { return }
+        }
         input.appendRead(&incoming)
         process()
     }
@@ -221,6 +253,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 receiveMessage(limits)
             case .connectUpstream:
                 connectUpstream()
+            case .delayGreeting(let seconds):
+                flow.greetDeadline = environment.now() + .nanoseconds(Int64(seconds * 1e9))
             case .startTLS:
                 startTLS()
             case .evaluate(let request):

@@ -8,7 +8,7 @@ extension ClientSession {
         upstreamAlive = false
         let transactionReply: SMTPReply = failure == .timedOut ? .upstreamTimedOut : .upstreamFailedInTransaction
         switch state {
-        case .new, .awaitingGreeting:
+        case .new, .delayingGreeting, .awaitingGreeting:
             state = .closed
             return [.reply(.upstreamUnavailable(hostname)), .close]
         case .ready, .authenticating:
@@ -95,6 +95,21 @@ extension ClientSession {
         return [.reply(reply), .discardMessage,
                 .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: reply)),
                 .resetUpstream] + closeIfDraining()
+    }
+
+    /// `limit greet-delay` is over and the client kept quiet: now the upstream is contacted.
+    public mutating func greetDelayElapsed() -> [SessionAction] {
+        guard case .delayingGreeting = state else { return [] }
+        state = .awaitingGreeting
+        return [.connectUpstream]
+    }
+
+    /// The client sent something before it was greeted: refused (`554 5.5.0`) and dropped, before or
+    /// instead of any upstream connection; an exempt client's early input just waits its turn.
+    public mutating func clientSpokeEarly() -> [SessionAction] {
+        guard !hasGreeted, !client.exempt, !isClosed else { return [] }
+        state = .closed
+        return [.reply(.talkedBeforeGreeting), .close]
     }
 
     /// The client was silent for longer than the idle timeout.

@@ -97,6 +97,11 @@ extension ClientSession {
         case .proceed, .discard:
             sessionTags.formUnion(decision.tags)
             sessionDiscard = decision.verdict == .discard
+            let delay = configuration.limits.greetDelay
+            if delay > 0, !client.exempt {
+                state = .delayingGreeting
+                return [.delayGreeting(delay)]
+            }
             state = .awaitingGreeting
             return [.connectUpstream]
         case .refuse(let reply), .disconnect(let reply):

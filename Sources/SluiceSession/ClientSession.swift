@@ -47,6 +47,8 @@ public struct ClientSession: Sendable {
 
     enum State: Hashable, Sendable {
         case new
+        /// `limit greet-delay`: the connect stage let the client in; Sluice waits before greeting it.
+        case delayingGreeting
         case awaitingGreeting
         case ready(Phase)
         /// The policy pipeline decides; nothing is read from the client meanwhile.
@@ -83,8 +85,9 @@ public struct ClientSession: Sendable {
     public private(set) var tlsActive: Bool
     /// MAIL is refused until TLS is active (`limit tls-required`, `listen … tls-required`).
     public let tlsRequired: Bool
-    /// Messages the upstream accepted in this session.
+    /// Messages the upstream accepted in this session, and transactions it opened (`messages-per-session`).
     public private(set) var delivered = 0
+    var transactionsStarted = 0
 
     public init(configuration: SessionConfiguration, client: ClientIdentity, tlsActive: Bool = false, tlsRequired: Bool = false) {
         self.configuration = configuration
@@ -116,6 +119,15 @@ public struct ClientSession: Sendable {
         return false
     }
     public var clientAddress: String { client.address }
+
+    /// Whether the client has been greeted (before that, RFC 5321 §3.1 says it must not send).
+    public var hasGreeted: Bool {
+        switch state {
+        case .new, .delayingGreeting, .awaitingGreeting: return false
+        case .awaitingPolicy(.fresh, .connect): return false
+        default: return true
+        }
+    }
 
     /// The message size enforced and advertised: Sluice's limit, or the upstream's if smaller.
     public var messageSizeLimit: Int {
@@ -168,7 +180,7 @@ public struct ClientSession: Sendable {
             actions += closeIfDraining()
             return actions
 
-        case .new, .ready, .awaitingPolicy, .receivingData, .authenticating, .upstreamGone, .closed:
+        case .new, .delayingGreeting, .ready, .awaitingPolicy, .receivingData, .authenticating, .upstreamGone, .closed:
             // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
             return []
         }
@@ -197,6 +209,11 @@ public struct ClientSession: Sendable {
             case .transaction: return error(.nestedMail)
             case .greeted:
                 if tlsRequired && !tlsActive { return error(.tlsRequired) }
+                let messageLimit = configuration.limits.messagesPerSession
+                if messageLimit > 0, transactionsStarted >= messageLimit {
+                    state = .closed
+                    return [.reply(.tooManyMessages(hostname)), .close]
+                }
                 let declaredSize = parameters.size
                 if let declaredSize, declaredSize > messageSizeLimit { return error(.declaredSizeTooBig) }
                 var facts = baseFacts(phase)
@@ -309,6 +326,7 @@ public struct ClientSession: Sendable {
             }
         case .mail(let path, let parameters, let tags, let discard):
             if reply.isPositiveCompletion, let greeting = phase.greeting {
+                transactionsStarted += 1
                 var transaction = Transaction(sender: path, parameters: parameters)
                 transaction.tags = Set(tags)
                 transaction.discard = discard

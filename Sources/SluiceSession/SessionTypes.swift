@@ -16,6 +16,9 @@ public struct SessionConfiguration: Sendable {
     public var tlsAvailable = false
     /// Offer and relay AUTH without TLS on the client side (`auth plaintext allow`); off by default.
     public var allowPlaintextAuth = false
+    /// Clients the per-client flood limits and the greeting checks leave alone (`limit exempt LIST`;
+    /// loopback by default, as Postfix exempts $mynetworks).
+    public var exempt: [CIDR] = [CIDR("127.0.0.0/8")!, CIDR("::1")!]
 
     public init(hostname: String, limits: Limits = Limits(), ruleSet: RuleSet = .empty, greylist: GreylistSettings = GreylistSettings()) {
         self.hostname = hostname
@@ -38,6 +41,8 @@ public struct ClientIdentity: Hashable, Sendable {
     public var name: String?
     /// `TLSv1.3 with cipher …` once the client's TLS handshake completed.
     public var tls: String?
+    /// The client is on the exempt list: no per-client limits, no greeting delay or pregreet test.
+    public var exempt = false
 
     public init(address: String, port: Int? = nil, sessionID: String = "") {
         self.address = address
@@ -237,6 +242,9 @@ public enum SessionAction: Hashable, Sendable {
     case receiveMessage(MessageLimits)
     /// Connect to the upstream (the connect stage let the client in).
     case connectUpstream
+    /// Wait this many seconds before greeting (and before connecting upstream), then report with
+    /// `greetDelayElapsed`; a client that talks meanwhile is refused.
+    case delayGreeting(Double)
     /// The 220 for STARTTLS was just queued: flush it, drop every byte the client sent after STARTTLS,
     /// and start the TLS handshake (server side).
     case startTLS

@@ -102,7 +102,8 @@ extension ServerConfiguration {
     public mutating func apply(rules text: String) throws {
         let file = try ConfigurationLoader.load(text: "acknowledge open-relay\n" + text, file: "test.conf")
         ruleSet = file.ruleSet
-        limits.bodyInspection = file.limits.bodyInspection
+        limits = file.limits
+        if let exempt = file.exempt { session.exempt = exempt }
     }
 }
 

@@ -79,3 +79,61 @@ import Testing
         #expect(configuration.upstream != nil)
     }
 }
+
+@Suite struct FloodLimitSettingsTests {
+    @Test func floodLimitsAreRead() throws {
+        let configuration = try ConfigurationLoader.load(text: """
+            list trusted cidr { 10.0.0.0/8, 2001:db8::/32 }
+            limit connections            500
+            limit connections-per-client 20
+            limit connection-rate        30/min
+            limit client-grouping        network
+            limit messages-per-session   100
+            limit greet-delay            2s
+            limit exempt                 trusted
+            """, file: "sluice.conf")
+        #expect(configuration.limits.connections == 500)
+        #expect(configuration.limits.connectionsPerClient == 20)
+        #expect(configuration.limits.connectionRate == 30)
+        #expect(configuration.limits.groupClientsByNetwork)
+        #expect(configuration.limits.messagesPerSession == 100)
+        #expect(configuration.limits.greetDelay == 2)
+        #expect(configuration.exempt?.map(\.description) == ["10.0.0.0/8", "2001:db8::/32"])
+    }
+
+    @Test func theDefaultsAreAPort25Servers() throws {
+        let configuration = try ConfigurationLoader.load(text: "", file: "sluice.conf")
+        #expect(configuration.limits.connections == 1000)
+        #expect(configuration.limits.connectionsPerClient == 50)
+        #expect(configuration.limits.connectionRate == 0)
+        #expect(configuration.limits.greetDelay == 0)
+        #expect(configuration.exempt == nil, "nil: loopback, the session's default")
+    }
+
+    @Test func badFloodSettingsPointAtTheirValue() {
+        do {
+            _ = try ConfigurationLoader.load(text: """
+                list senders domain { example.com }
+                limit connection-rate 30/hour
+                limit client-grouping subnet
+                limit exempt senders
+                limit exempt nosuchlist
+                limit connections-per-client many
+                """, file: "sluice.conf")
+            Issue.record("loaded a configuration with errors")
+        } catch {
+            #expect(error.diagnostics.map(\.description) == [
+                "sluice.conf:2:23: error: write 'limit connection-rate N/min', not '30/hour'",
+                "sluice.conf:3:23: error: limit client-grouping is 'address' or 'network' (/24 for IPv4, /64 for IPv6)",
+                "sluice.conf:6:30: error: 'many' is not a positive number",
+                "sluice.conf:5:14: error: unknown list 'nosuchlist'",
+            ])
+        }
+        do {
+            _ = try ConfigurationLoader.load(text: "list senders domain { example.com }\nlimit exempt senders\n", file: "e.conf")
+            Issue.record("a domain list was taken for networks")
+        } catch {
+            #expect(error.diagnostics.map(\.description) == ["e.conf:2:14: error: limit exempt needs a cidr list; 'senders' is a domain list"])
+        }
+    }
+}
