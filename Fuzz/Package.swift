@@ -19,6 +19,7 @@ let fuzzTargets: [(String, [String])] = [
     ("FuzzEHLOCapabilities", ["SluiceSMTP"]),
     ("FuzzConfiguration", ["SluiceConfig", "SluicePolicy"]),
     ("FuzzPattern", ["SluicePolicy"]),
+    ("FuzzProxyHeader", ["SluiceSMTP"]),
 ]
 
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")

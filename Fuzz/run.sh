@@ -29,7 +29,7 @@ replay=0
 if [ "${1:-}" = "--crashes" ]; then replay=1; shift; fi
 
 all_targets=(FuzzCommandParser FuzzReplyParser FuzzLineFramer FuzzDataDecoder FuzzMessageHeader
-             FuzzAuthUser FuzzEHLOCapabilities FuzzConfiguration FuzzPattern)
+             FuzzAuthUser FuzzEHLOCapabilities FuzzConfiguration FuzzPattern FuzzProxyHeader)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
@@ -38,6 +38,7 @@ max_len() {
   case "$1" in
     FuzzCommandParser|FuzzAuthUser|FuzzPattern) echo 1024 ;;
     FuzzLineFramer|FuzzEHLOCapabilities) echo 4096 ;;
+    FuzzProxyHeader) echo 1200 ;;
     *) echo 8192 ;;
   esac
 }
@@ -48,6 +49,7 @@ dictionary() {
     FuzzMessageHeader) echo Dictionaries/header.dict ;;
     FuzzConfiguration) echo Dictionaries/config.dict ;;
     FuzzPattern) echo Dictionaries/pcre.dict ;;
+    FuzzProxyHeader) echo Dictionaries/proxy.dict ;;
   esac
 }
 

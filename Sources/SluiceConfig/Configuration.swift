@@ -8,6 +8,8 @@ public struct Configuration: Sendable {
     /// `listen ADDR tls` (implicit TLS, port 465 style) and `listen ADDR tls-required`.
     public var implicitTLS: Set<Endpoint> = []
     public var tlsRequiredOn: Set<Endpoint> = []
+    /// `listen ADDR proxy-protocol from LIST`: the balancers a PROXY header is accepted from.
+    public var proxyProtocol: [Endpoint: [CIDR]] = [:]
     /// `limit tls-required on`: every listener requires TLS before MAIL.
     public var tlsRequiredEverywhere = false
     /// `auth-plaintext allow`: offer AUTH to clients without TLS.

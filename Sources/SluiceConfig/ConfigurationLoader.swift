@@ -22,6 +22,8 @@ public struct ConfigurationLoader {
     private var relayHygiene = true
     /// `limit exempt LIST`, resolved when every list is known.
     private var exemptList: Token?
+    /// `listen … proxy-protocol from LIST`, resolved when every list is known.
+    private var proxyLists: [Endpoint: Token] = [:]
 
     /// Loads `path`; throws `ConfigurationError` with all diagnostics when there is any error.
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -115,11 +117,18 @@ public struct ConfigurationLoader {
             do {
                 let endpoint = try Endpoint(parsing: token.text)
                 configuration.listen.append(endpoint)
-                for option in arguments.dropFirst() {
+                var options = arguments.dropFirst().makeIterator()
+                while let option = options.next() {
                     switch option.text {
                     case "tls": configuration.implicitTLS.insert(endpoint)
                     case "tls-required": configuration.tlsRequiredOn.insert(endpoint)
-                    default: error(option, "unknown listen option '\(option.text)' (use tls, tls-required)")
+                    case "proxy-protocol":
+                        // `proxy-protocol from LIST`: a cidr list of the balancers, resolved later.
+                        guard let from = options.next(), from.text == "from", let list = options.next() else {
+                            return error(option, "write 'proxy-protocol from LIST' (a cidr list of the load balancers)")
+                        }
+                        proxyLists[endpoint] = list
+                    default: error(option, "unknown listen option '\(option.text)' (use tls, tls-required, proxy-protocol from LIST)")
                     }
                 }
             } catch {
@@ -313,16 +322,29 @@ public struct ConfigurationLoader {
 
     /// Compiles the collected rules once every list is known, then looks for rules that can never fire
     /// and for a configuration without relay control.
+    /// A cidr list by name, or an error at `token`.
+    private mutating func networks(_ token: Token, for setting: String) -> [CIDR]? {
+        guard let list = configuration.lists[token.text] else {
+            error(token, "unknown list '\(token.text)'\(Suggestion.hint(for: token.text, among: Array(configuration.lists.keys)))")
+            return nil
+        }
+        guard case .cidr(let networks) = list.items else {
+            error(token, "\(setting) needs a cidr list; '\(token.text)' is a \(list.kind.rawValue) list")
+            return nil
+        }
+        return networks
+    }
+
     private mutating func compileRules() {
+        // In the order the file gives them (a dictionary has none): diagnostics come out in line order.
+        for (endpoint, token) in proxyLists.sorted(by: { ($0.value.location.file, $0.value.location.line) < ($1.value.location.file, $1.value.location.line) }) {
+            if let networks = networks(token, for: "proxy-protocol from") { configuration.proxyProtocol[endpoint] = networks }
+        }
         if let token = exemptList {
             if token.text == "none" {
                 configuration.exempt = []
-            } else if let list = configuration.lists[token.text], case .cidr(let networks) = list.items {
+            } else if let networks = networks(token, for: "limit exempt") {
                 configuration.exempt = networks
-            } else if configuration.lists[token.text] != nil {
-                error(token, "limit exempt needs a cidr list; '\(token.text)' is a \(configuration.lists[token.text]!.kind.rawValue) list")
-            } else {
-                error(token, "unknown list '\(token.text)'\(Suggestion.hint(for: token.text, among: Array(configuration.lists.keys)))")
             }
         }
         var rules: [Rule] = []

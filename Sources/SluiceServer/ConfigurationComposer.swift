@@ -42,6 +42,7 @@ extension ServerConfiguration {
         configuration.session = session
         configuration.implicitTLS = file.implicitTLS
         configuration.tlsRequiredOn = file.tlsRequiredOn
+        configuration.proxyProtocol = file.proxyProtocol
         configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
         configuration.threads = overrides.threads ?? file.threads ?? 1
         configuration.shutdownGrace = overrides.shutdownGrace ?? file.shutdownGrace ?? 30

@@ -74,7 +74,8 @@ public final class RelayServer: Sendable {
         do {
             for endpoint in configuration.listen {
                 let listener = ListenerOptions(implicitTLS: configuration.implicitTLS.contains(endpoint),
-                                               tlsRequired: configuration.tlsRequiredEverywhere || configuration.tlsRequiredOn.contains(endpoint))
+                                               tlsRequired: configuration.tlsRequiredEverywhere || configuration.tlsRequiredOn.contains(endpoint),
+                                               proxyFrom: configuration.proxyProtocol[endpoint])
                 let bootstrap = ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 1024)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -91,12 +92,19 @@ public final class RelayServer: Sendable {
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.syncOptions?.setOption(.recvAllocator, value: Self.clientReadAllocator)
-                            let handler = SessionHandler(environment: environment, eventLoop: channel.eventLoop,
-                                                         remoteAddress: channel.remoteAddress, listener: listener)
-                            if listener.implicitTLS, let tls = handler.tlsContext {
-                                try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls))
+                            let eventLoop = channel.eventLoop
+                            let makeSession: ProxyProtocolHandler.SessionFactory = { client in
+                                let handler = SessionHandler(environment: environment, eventLoop: eventLoop, remoteAddress: client,
+                                                             listener: listener)
+                                if listener.implicitTLS, let tls = handler.tlsContext { return [try TLSHandler(context: tls), handler] }
+                                return [handler]
                             }
-                            try channel.pipeline.syncOperations.addHandler(handler)
+                            if let balancers = listener.proxyFrom {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    ProxyProtocolHandler(balancers: balancers, logger: logger, makeSession: makeSession))
+                            } else {
+                                try channel.pipeline.syncOperations.addHandlers(try makeSession(channel.remoteAddress))
+                            }
                         }
                     }
                 do {
@@ -166,6 +174,7 @@ public final class RelayServer: Sendable {
         next.threads = current.threads
         next.implicitTLS = current.implicitTLS
         next.tlsRequiredOn = current.tlsRequiredOn
+        next.proxyProtocol = current.proxyProtocol
         settings.withLockedValue { $0 = next }
         logger.info("reloaded: \(next.ruleSet.rules.values.joined().count) rule(s)")
     }

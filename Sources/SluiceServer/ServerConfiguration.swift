@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var tls: TLSContext? { didSet { session.tlsAvailable = tls != nil } }
     public var implicitTLS: Set<Endpoint> = []
     public var tlsRequiredOn: Set<Endpoint> = []
+    /// Listeners that take a PROXY header first, from these networks only.
+    public var proxyProtocol: [Endpoint: [CIDR]] = [:]
     public var tlsRequiredEverywhere = false
     /// TLS towards the upstream, and the client context it uses (SNI, verification).
     public var upstreamTLSMode: UpstreamTLSMode = .none

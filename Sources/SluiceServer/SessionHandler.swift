@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SluicePolicy
 import SluiceSMTP
 import SluiceSession
 import SluiceTLS
@@ -8,6 +9,8 @@ import SluiceTLS
 struct ListenerOptions: Sendable {
     var implicitTLS = false
     var tlsRequired = false
+    /// `listen … proxy-protocol from LIST`: a PROXY header from one of these networks comes first.
+    var proxyFrom: [CIDR]?
 }
 
 /// The thin glue between one client connection and its `ClientSession`: it frames input, feeds the
@@ -89,13 +92,23 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     // MARK: Channel events
 
     func channelActive(context: ChannelHandlerContext) {
+        begin(context)
+        context.fireChannelActive()
+    }
+
+    /// Added to a channel that is already active (after a PROXY header): the session begins now.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive, self.context == nil { begin(context) }
+    }
+
+    private func begin(_ context: ChannelHandlerContext) {
+        guard self.context == nil else { return }
         self.context = context
         environment.registry.add(context.channel)
         environment.logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(session.client.port ?? 0)")
         environment.clocks.clock(of: eventLoop).add(self)
         if admit(context) { perform(session.start()) }
         flush()
-        context.fireChannelActive()
     }
 
     /// The connection limits, before anything else: a refused client gets `421 4.7.0` and never costs

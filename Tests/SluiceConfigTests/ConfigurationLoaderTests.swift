@@ -137,3 +137,33 @@ import Testing
         }
     }
 }
+
+@Suite struct ProxyProtocolSettingsTests {
+    @Test func aListenerTakesPROXYHeadersFromTheListedBalancers() throws {
+        let configuration = try ConfigurationLoader.load(text: """
+            list balancers cidr { 10.1.0.0/16 }
+            listen 0.0.0.0:25 proxy-protocol from balancers
+            listen 0.0.0.0:587 tls-required
+            """, file: "sluice.conf")
+        #expect(configuration.proxyProtocol[Endpoint(host: "0.0.0.0", port: 25)]?.map(\.description) == ["10.1.0.0/16"])
+        #expect(configuration.proxyProtocol[Endpoint(host: "0.0.0.0", port: 587)] == nil)
+    }
+
+    @Test func aProxyListenerNeedsACidrList() {
+        do {
+            _ = try ConfigurationLoader.load(text: """
+                list names domain { example.com }
+                listen 0.0.0.0:25 proxy-protocol
+                listen 0.0.0.0:26 proxy-protocol from names
+                listen 0.0.0.0:27 proxy-protocol from nowhere
+                """, file: "p.conf")
+            Issue.record("loaded")
+        } catch {
+            #expect(error.diagnostics.map(\.description) == [
+                "p.conf:2:19: error: write 'proxy-protocol from LIST' (a cidr list of the load balancers)",
+                "p.conf:3:39: error: proxy-protocol from needs a cidr list; 'names' is a domain list",
+                "p.conf:4:39: error: unknown list 'nowhere'",
+            ])
+        }
+    }
+}
