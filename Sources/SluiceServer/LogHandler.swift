@@ -85,8 +85,8 @@ public final class LogWriter: Sendable {
                 state.text.append(UInt8(ascii: " "))
                 state.text.append(contentsOf: level.utf8)
                 state.text.append(UInt8(ascii: " "))
-                state.text.append(contentsOf: message.utf8)
-                state.text.append(contentsOf: suffix.utf8)
+                Self.appendEscaped(message.utf8, to: &state.text)
+                Self.appendEscaped(suffix.utf8, to: &state.text)
                 state.text.append(UInt8(ascii: "\n"))
             }
             if state.scheduled { return false }
@@ -95,6 +95,31 @@ public final class LogWriter: Sendable {
         }
         // At most one write every 20 ms: under load a batch holds many lines, and the loops never wait.
         if schedule { queue.asyncAfter(deadline: .now() + .milliseconds(20)) { self.drain() } }
+    }
+
+    /// Appends `text` with every control octet (CR, LF, TAB, ESC, DEL…) written as `\xNN`: what a client
+    /// sent (a HELO name, an address, an upstream's reply text) can never start a log line of its own or
+    /// drive the terminal that shows it. The usual line has none and is copied as it is.
+    static func appendEscaped(_ text: String.UTF8View, to output: inout [UInt8]) {
+        guard text.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            output.append(contentsOf: text)
+            return
+        }
+        let digits = Array("0123456789abcdef".utf8)
+        for byte in text {
+            if byte < 0x20 || byte == 0x7F {
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+            } else {
+                output.append(byte)
+            }
+        }
+    }
+
+    /// `text` as it goes to the log.
+    static func escaped(_ text: String) -> String {
+        var output: [UInt8] = []
+        appendEscaped(text.utf8, to: &output)
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// The line that stands for lines dropped while stderr was too slow.
