@@ -151,8 +151,12 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         pace.clientActive()
         guard !flow.closed else { return }
         if !session.hasGreeted {
-            perform(session.clientSpokeEarly())
-            if flow.closed { return }
+            let refusal = session.clientSpokeEarly()
+            if !refusal.isEmpty {
+                environment.logger.info("\(sessionID): [\(session.clientAddress)] talked before the greeting: refused")
+                perform(refusal)
+                return
+            }
         }
         input.appendRead(&incoming)
         process()

@@ -53,6 +53,7 @@ import Testing
             #expect(await early.waitForClose())
             #expect(early.replies == ["554 5.5.0 Error: protocol error, talked before the greeting"], "got \(early.replies)")
             #expect(upstream.connections == 0)
+            #expect(sluice.log.messages.contains { $0.contains("talked before the greeting: refused") })
 
             let patient = try await RawClient.connect(port: sluice.port)
             let greeting = await patient.waitForReplies(1, advancing: clock, by: .seconds(1))
