@@ -33,6 +33,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (default info).")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("pid-file"), help: "Write the process id here once listening; removed at exit.")
+    var pidFile: String?
+
     /// Called by main: the async body of `sluice run`.
     func execute() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -55,6 +58,15 @@ struct RunCommand: ParsableCommand {
         } catch let error as ServerError {
             throw CommandFailure(message: error.description)
         }
+        if let pidFile {
+            do {
+                try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+            } catch {
+                await server.shutdown(grace: 0)
+                throw CommandFailure(message: "--pid-file \(pidFile): cannot write it (\(error.localizedDescription))")
+            }
+        }
+        defer { if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
         for await number in SignalWaiter.signals() {
             if number != SIGHUP { break }
             // SIGHUP: load the configuration again; one with errors never replaces the running one.

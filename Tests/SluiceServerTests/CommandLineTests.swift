@@ -218,3 +218,38 @@ import Testing
         await upstream.stop()
     }
 }
+
+/// Running as a service: the pid file, and the systemd unit in contrib/.
+@Suite struct ServiceTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func thePidFileHoldsTheProcessIdAndGoesAtExit() async throws {
+        let upstream = try await ScriptedUpstream.start()
+        let directory = try TemporaryDirectory.make(prefix: "sluice-pid")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pidFile = directory + "/sluice.pid"
+        let sluice = try SluiceProcess.start(["run", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
+                                              "--shutdown-grace", "0", "--pid-file", pidFile])
+        _ = try #require(await sluice.listeningPort(), "\(sluice.stderr)")
+        let written = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Int32(written) != nil && Int32(written)! > 0)
+        #expect(kill(Int32(written)!, 0) == 0, "the pid names a running process")
+        sluice.signal(SIGTERM)
+        #expect(await sluice.waitForExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: pidFile))
+    }
+
+    /// `systemd-analyze verify` on the shipped unit, its ExecStart pointed at the binary under test.
+    @Test func theSystemdUnitVerifies() async throws {
+        let unit = try String(contentsOf: Self.root.appendingPathComponent("contrib/sluice.service"), encoding: .utf8)
+        let binary = URL(fileURLWithPath: SluiceProcess.binary).standardizedFileURL.path
+        let directory = try TemporaryDirectory.make(prefix: "sluice-unit")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try unit.replacingOccurrences(of: "/usr/local/bin/sluice", with: binary)
+            .write(toFile: directory + "/sluice.service", atomically: true, encoding: .utf8)
+        let result = try await ExternalTool.run("systemd-analyze", ["verify", directory + "/sluice.service"])
+        #expect(result.status == 0, "systemd-analyze: \(result.stdout) \(result.stderr)")
+        #expect(unit.contains("ExecReload=/bin/kill -HUP $MAINPID") && unit.contains("NoNewPrivileges=yes")
+                && unit.contains("ProtectSystem=strict") && unit.contains("AmbientCapabilities=CAP_NET_BIND_SERVICE"))
+    }
+}
