@@ -217,9 +217,11 @@ public final class RelayServer: Sendable {
                 try? await Task.sleep(nanoseconds: 50_000_000)
             }
         }
-        try? await group.shutdownGracefully()
+        // The pools first: work still running there (a slow reverse lookup, a spool file being closed)
+        // completes its future on an event loop, which must still be there to take it.
         try? await pool.shutdownGracefully()
         try? await lookupPool.shutdownGracefully()
+        try? await group.shutdownGracefully()
         await configuration.greylistStore?.close()
         logger.info("stopped")
     }
