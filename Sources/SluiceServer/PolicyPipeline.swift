@@ -62,17 +62,21 @@ struct PolicyPipeline: Sendable {
             guard ruleSet.hasContentRules else { return .decided(.proceed) }
             return .pending(inspect(request, makeOrigin()))
         }
+        return rulesAndStore(request, makeOrigin)
+    }
+
+    /// The rules and, when they greylist, the store: for a request whose facts are complete.
+    private func rulesAndStore(_ request: PolicyRequest, _ makeOrigin: () -> Origin) -> Result {
         switch PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) {
         case .decided(let decision): return .decided(decision)
         case .greylist(let keys, let decision): return .pending(askStore(keys, request.point, decision, makeOrigin()))
         }
     }
 
-    /// The rules and, when they greylist, the store: for a request whose facts are complete.
     private func afterFacts(_ request: PolicyRequest, _ origin: Origin) -> EventLoopFuture<PolicyDecision> {
-        switch PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) {
+        switch rulesAndStore(request, { origin }) {
         case .decided(let decision): return origin.eventLoop.makeSucceededFuture(decision)
-        case .greylist(let keys, let decision): return askStore(keys, request.point, decision, origin)
+        case .pending(let decision): return decision
         }
     }
 

@@ -11,7 +11,7 @@ public final class HAProxy: Sendable {
 
     public static func start(backendPort: Int, proxyVersion: Int) async throws -> HAProxy {
         guard let binary = ExternalTool.path(of: "haproxy") else { throw ToolMissing(name: "haproxy") }
-        let port = try freePort()
+        let port = try FreePort.pick()
         let directory = try TemporaryDirectory.make(prefix: "sluice-haproxy")
         let config = """
             global
@@ -50,20 +50,6 @@ public final class HAProxy: Sendable {
     public func stop() {
         process.signal(SIGTERM)
         try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    /// A port nothing listens on right now (bound and released at once).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Whether something accepts connections on the port (a connect that succeeds, then closes).
