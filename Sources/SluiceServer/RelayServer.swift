@@ -202,8 +202,8 @@ public final class RelayServer: Sendable {
     /// `421 4.3.2` (a session waiting on the upstream gets its reply first) and stops.
     public func shutdown(grace: Double? = nil) async {
         let grace = grace ?? configuration.shutdownGrace
-        logger.info("stopping: no new connections; \(registry.count) open session(s), grace \(grace)s")
         for listener in listeners { try? await listener.close() }
+        logger.info("stopping: no new connections; \(registry.count) open session(s), grace \(grace)s")
         let deadline = NIODeadline.now() + .nanoseconds(Int64(grace * 1e9))
         while registry.count > 0, NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 50_000_000)

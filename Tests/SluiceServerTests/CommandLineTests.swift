@@ -190,7 +190,7 @@ import Testing
     @Test func sigtermDrainsOpenSessionsThenSays421AndExitsZero() async throws {
         let upstream = try await ScriptedUpstream.start()
         let sluice = try SluiceProcess.start(["run", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
-                                              "--hostname", "sluice.test", "--shutdown-grace", "4"])
+                                              "--hostname", "sluice.test", "--shutdown-grace", "8"])
         let port = try #require(await sluice.listeningPort(), "no listening line: \(sluice.stderr)")
 
         // A session in the middle of a message, and an idle one.
@@ -202,7 +202,10 @@ import Testing
         await idle.waitForReplies(2)
 
         sluice.signal(SIGTERM)
-        try await Task.sleep(nanoseconds: 300_000_000)
+        // Wait for the listeners to close (not a fixed sleep: under a sanitizer on a loaded machine the
+        // grace period could run out before the busy session is given its second half).
+        let stopping = Date().addingTimeInterval(10)
+        while !sluice.stderr.contains("stopping:"), Date() < stopping { try? await Task.sleep(nanoseconds: 20_000_000) }
         // No new connections once stopping.
         await #expect(throws: (any Error).self) { _ = try await RawClient.connect(port: port) }
         // The busy session finishes its message within the grace period.
@@ -212,7 +215,7 @@ import Testing
         #expect(upstream.messages.count == 1)
         #expect(upstream.messages.first?.wireData.hasSuffix("first half\r\nsecond half\r\n") == true)
         // The idle one is told 421 4.3.2 when the grace period ends.
-        #expect(await idle.waitForClose(seconds: 10))
+        #expect(await idle.waitForClose(seconds: 20))
         #expect(idle.replies.last?.hasPrefix("421 4.3.2") == true, "got \(idle.replies)")
         #expect(await sluice.waitForExit() == 0)
         await upstream.stop()
