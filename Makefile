@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT        ?= swift
 # Packages the build, the tests, `make run` and `make bench` use. swaks needs the two Perl TLS modules
 # for STARTTLS (Debian only recommends them, and recommends are not installed here).
-APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev libpq-dev postgresql openssl swaks libio-socket-ssl-perl libnet-ssleay-perl postfix python3 haproxy systemd
+APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev libpq-dev postgresql openssl swaks libio-socket-ssl-perl libnet-ssleay-perl postfix python3 haproxy systemd python3-prometheus-client
 BENCH_PACKAGES := haproxy
 
 # Release builds link the Swift runtime into the binary: no PLT hop on every retain and release

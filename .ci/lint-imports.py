@@ -22,7 +22,7 @@ ALLOWED = {
     "SluiceStore": {"SluiceSMTP", "SluicePolicy", "CSQLite3", "CLibPQ", "NIOConcurrencyHelpers"},
     "SluiceTLS": {"COpenSSL", "NIOCore"},
     "SluiceServer": {"SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession", "SluiceStore", "SluiceTLS",
-                     "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Metrics"},
+                     "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Metrics", "NIOHTTP1", "Prometheus"},
     "sluice": {"SluiceServer", "SluiceConfig", "SluicePolicy", "SluiceSMTP", "SluiceStore", "SluiceSession", "SluiceTLS",
                "ArgumentParser", "Logging"},
 }

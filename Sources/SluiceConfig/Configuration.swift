@@ -25,6 +25,12 @@ public struct Configuration: Sendable {
     public var limits = Limits()
     public var upstreamTimeouts = UpstreamTimeouts()
     public var shutdownGrace: Double?
+    /// `metrics listen ADDR`: where /metrics, /healthz and /readyz are served (nil: not served).
+    public var metricsListen: Endpoint?
+    /// `log format text|json`.
+    public var logFormat: LogFormat?
+    /// `user NAME`: the account Sluice runs as once its listeners are bound.
+    public var user: String?
     public var bareLineEndings: BareLineEndingPolicy = .reject
     /// The compiled rules of every `stage` block.
     public var ruleSet = RuleSet.empty
@@ -93,4 +99,9 @@ enum Quantity {
         guard let value = Double(text), value >= 0, value.isFinite else { return nil }
         return value
     }
+}
+
+/// How log lines are written: Postfix-like text, or one JSON object per line.
+public enum LogFormat: String, Sendable, CaseIterable {
+    case text, json
 }

@@ -7,7 +7,7 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge", "greylist", "tls", "auth-plaintext"] + RuleParser.verbs
+                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
                                     "command-line-length", "memory-spool", "body-inspection", "tls-required",
                                     "command-time", "data-rate", "connections", "connections-per-client", "connection-rate",
@@ -83,6 +83,10 @@ public struct ConfigurationLoader {
         if keyword == "greylist", currentStage == nil
             || (statement.tokens.count > 1 && GreylistSettingsParser.names.contains(statement.tokens[1].text)) {
             return GreylistSettingsParser.apply(statement, file: file, to: &configuration, diagnostics: &diagnostics)
+        }
+        // `log format text|json` is a setting anywhere; `log "TEXT"` is a rule.
+        if keyword == "log", statement.tokens.count > 1, statement.tokens[1].word == "format" {
+            return applyOperations(head, Array(statement.tokens.dropFirst()))
         }
         if RuleParser.verbs.contains(keyword), keyword != "tag" || currentStage != nil {
             guard let stage = currentStage else {
@@ -197,6 +201,8 @@ public struct ConfigurationLoader {
             applyLimit(head, arguments)
         case "timeout":
             applyTimeout(head, arguments)
+        case "metrics", "log", "user":
+            applyOperations(head, arguments)
         default:
             if currentStage != nil {
                 error(head, "unknown verb '\(keyword)'\(Suggestion.hint(for: keyword, among: RuleParser.verbs))")

@@ -14,6 +14,8 @@ public struct CommandLineOverrides: Sendable {
     public var spoolDirectory: String?
     public var threads: Int?
     public var shutdownGrace: Double?
+    public var metricsListen: Endpoint?
+    public var user: String?
 
     public init() {}
 }
@@ -43,6 +45,8 @@ extension ServerConfiguration {
         configuration.implicitTLS = file.implicitTLS
         configuration.tlsRequiredOn = file.tlsRequiredOn
         configuration.proxyProtocol = file.proxyProtocol
+        configuration.metricsListen = overrides.metricsListen ?? file.metricsListen
+        configuration.user = overrides.user ?? file.user
         configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
         configuration.threads = overrides.threads ?? file.threads ?? 1
         configuration.shutdownGrace = overrides.shutdownGrace ?? file.shutdownGrace ?? 30

@@ -34,10 +34,15 @@ final class MessageSpool {
     /// closure, so it is never called after its session ended.
     var onDrained: (() -> Void)?
     private let registry: SessionRegistry?
+    /// `sluice_spool_bytes{where}`: what this spool added to each gauge, taken back when it is released.
+    private let metrics: ServerMetrics?
+    private var countedInMemory = 0
+    private var countedOnDisk = 0
 
     init(directory: String, threshold: Int, inspectionLimit: Int, pool: NIOThreadPool, eventLoop: EventLoop,
-         allocator: ByteBufferAllocator, registry: SessionRegistry? = nil) {
+         allocator: ByteBufferAllocator, registry: SessionRegistry? = nil, metrics: ServerMetrics? = nil) {
         self.registry = registry
+        self.metrics = metrics
         registry?.spoolsAlive.add(1, ordering: .relaxed)
         self.directory = directory
         self.threshold = threshold
@@ -63,6 +68,8 @@ final class MessageSpool {
         if writeChain == nil, !failed, !released, memory.readableBytes + 2 * inputCount + 4 <= threshold {
             // Room for this read's content at once: the buffer does not grow (and copy) step by step.
             memory.reserveCapacity(minimumWritableBytes: inputCount)
+            let before = memory.readableBytes
+            defer { countInMemory(memory.readableBytes - before) }
             return fill(&memory)
         }
         var chunk = allocator.buffer(capacity: inputCount)
@@ -77,12 +84,14 @@ final class MessageSpool {
         if writeChain == nil {
             if memory.readableBytes + chunk.readableBytes <= threshold {
                 var chunk = chunk
+                countInMemory(chunk.readableBytes)
                 memory.writeBuffer(&chunk)
                 return
             }
             startFile()
             let inMemory = memory
             memory = ByteBuffer()
+            countInMemory(-countedInMemory)
             keepHead(inMemory)
             enqueueWrite(inMemory)
         }
@@ -119,6 +128,10 @@ final class MessageSpool {
     private func enqueueWrite(_ chunk: ByteBuffer) {
         guard let previous = writeChain else { return }
         let count = chunk.readableBytes
+        if let metrics {
+            countedOnDisk += count
+            metrics.spoolOnDisk(count)
+        }
         backlog += count
         let offset = fileSize
         fileSize += count
@@ -217,8 +230,17 @@ final class MessageSpool {
         released = true
         onDrained = nil
         memory = ByteBuffer()
+        countInMemory(-countedInMemory)
+        metrics?.spoolOnDisk(-countedOnDisk)
+        countedOnDisk = 0
         guard let chain = writeChain else { return }
         chain.assumeIsolated().whenComplete { _ in self.closeDescriptor() }
+    }
+
+    private func countInMemory(_ delta: Int) {
+        guard let metrics, delta != 0 else { return }
+        countedInMemory += delta
+        metrics.spoolInMemory(delta)
     }
 
     private func closeDescriptor() {

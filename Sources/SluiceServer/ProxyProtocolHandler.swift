@@ -24,7 +24,10 @@ final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler
 
     static let headerTime = TimeAmount.seconds(10)
 
-    init(balancers: [CIDR], logger: Logger, makeSession: @escaping SessionFactory) {
+    private let metrics: ServerMetrics?
+
+    init(balancers: [CIDR], logger: Logger, metrics: ServerMetrics? = nil, makeSession: @escaping SessionFactory) {
+        self.metrics = metrics
         self.balancers = balancers
         self.logger = logger
         self.makeSession = makeSession
@@ -86,6 +89,7 @@ final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler
         finished = true
         timeout?.cancel()
         logger.warning("refused connection on a proxy-protocol listener: \(reason)")
+        metrics?.connectionRefused(.proxy)
         context.close(promise: nil)
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Prometheus
 import SluiceSMTP
 import SluiceSession
 import SluiceTLS
@@ -29,15 +31,16 @@ public enum ServerError: Error, CustomStringConvertible {
 /// A running Sluice: its listeners, its event loops and its open sessions.
 public final class RelayServer: Sendable {
     public let configuration: ServerConfiguration
-    /// The addresses actually bound (port 0 resolved).
-    public let boundAddresses: [SocketAddress]
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
     private let lookupPool: NIOThreadPool
-    private let listeners: [Channel]
+    private let listeners: ListenerSet
     private let registry: SessionRegistry
     private let logger: Logger
     private let settings: NIOLockedValueBox<ServerConfiguration>
+    private let metrics: ServerMetrics
+    private let metricsEndpoint: MetricsEndpoint?
+    private let stopping: NIOLockedValueBox<Bool>
 
     /// Binds every listener and starts accepting. Throws `ServerError` when an address cannot be bound.
     public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> RelayServer {
@@ -48,6 +51,7 @@ public final class RelayServer: Sendable {
         } catch {
             throw ServerError.cannotResolveUpstream(configuration.upstream, Self.reason(error))
         }
+        try checkListeners(configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
@@ -62,67 +66,43 @@ public final class RelayServer: Sendable {
             return SessionClock.interval(for: [current.limits.idleTimeout, current.limits.commandTime, current.upstreamTimeouts.connect,
                                                current.upstreamTimeouts.command, current.upstreamTimeouts.endOfData])
         }
+        // Metrics are collected only when they are served: without `metrics listen`, every handle is
+        // swift-metrics' no-op one.
+        let prometheus = configuration.metricsListen.map { _ in PrometheusCollectorRegistry() }
+        let metrics = ServerMetrics(factory: prometheus.map { Self.metricsFactory($0) } ?? MetricsSystem.factory)
         let environment = SessionEnvironment(
             settings: settings,
             upstreamConnector: SocketUpstreamConnector(address: upstreamAddress),
-            pool: pool, lookupPool: lookupPool, registry: registry, limiter: ConnectionLimiter(), clocks: clocks, metrics: ServerMetrics(), logger: logger,
+            pool: pool, lookupPool: lookupPool, registry: registry, limiter: ConnectionLimiter(), clocks: clocks, metrics: metrics, logger: logger,
             greylistStore: configuration.greylistStore, clock: configuration.clock, deadlineClock: configuration.deadlineClock)
-        if !configuration.implicitTLS.isEmpty && configuration.tls == nil {
-            throw ServerError.tlsNotConfigured(configuration.implicitTLS.first!)
-        }
-        var listeners: [Channel] = []
+        let listeners = ListenerSet(group: group, environment: environment, logger: logger)
+        let stopping = NIOLockedValueBox(false)
+        var metricsEndpoint: MetricsEndpoint?
         do {
-            for endpoint in configuration.listen {
-                let listener = ListenerOptions(implicitTLS: configuration.implicitTLS.contains(endpoint),
-                                               tlsRequired: configuration.tlsRequiredEverywhere || configuration.tlsRequiredOn.contains(endpoint),
-                                               proxyFrom: configuration.proxyProtocol[endpoint])
-                let bootstrap = ServerBootstrap(group: group)
-                    .serverChannelOption(.backlog, value: 1024)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    // An accept that fails (out of descriptors) is logged and accepting pauses for a second,
-                    // instead of retrying the failing accept in a tight loop.
-                    .serverChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(AcceptBackoff(logger: logger, endpoint: "\(endpoint)"))
-                        }
-                    }
-                    // No child channel options: each one costs the accept path a future. Accepted sockets
-                    // inherit TCP_NODELAY from the listener (NIO sets it there), NIO reads up to 4 times
-                    // per readiness by default, and the read buffer is set synchronously below.
-                    .childChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.syncOptions?.setOption(.recvAllocator, value: Self.clientReadAllocator)
-                            let eventLoop = channel.eventLoop
-                            let makeSession: ProxyProtocolHandler.SessionFactory = { client in
-                                let handler = SessionHandler(environment: environment, eventLoop: eventLoop, remoteAddress: client,
-                                                             listener: listener)
-                                if listener.implicitTLS, let tls = handler.tlsContext { return [try TLSHandler(context: tls), handler] }
-                                return [handler]
-                            }
-                            if let balancers = listener.proxyFrom {
-                                try channel.pipeline.syncOperations.addHandler(
-                                    ProxyProtocolHandler(balancers: balancers, logger: logger, makeSession: makeSession))
-                            } else {
-                                try channel.pipeline.syncOperations.addHandlers(try makeSession(channel.remoteAddress))
-                            }
-                        }
-                    }
+            for endpoint in configuration.listen { try await listeners.open(endpoint) }
+            if let endpoint = configuration.metricsListen, let prometheus {
+                let readiness = Readiness(listeners: listeners, stopping: stopping, upstream: upstreamAddress, group: group,
+                                          store: configuration.greylistStore, clock: configuration.clock)
                 do {
-                    listeners.append(try await bootstrap.bind(host: endpoint.host, port: endpoint.port).get())
+                    metricsEndpoint = try await MetricsEndpoint.start(at: endpoint, group: group, registry: prometheus,
+                                                                      readiness: readiness.check, logger: logger)
                 } catch {
                     throw ServerError.cannotListen(endpoint, Self.reason(error))
                 }
+                let address = metricsEndpoint?.boundAddress
+                logger.info("metrics on http://\(address?.ipAddress ?? endpoint.host):\(address?.port ?? endpoint.port)/metrics")
             }
         } catch {
-            for listener in listeners { try? await listener.close() }
+            await listeners.closeAll()
+            await metricsEndpoint?.close()
             try? await pool.shutdownGracefully()
             try? await lookupPool.shutdownGracefully()
             try? await group.shutdownGracefully()
             throw error
         }
-        let server = RelayServer(configuration: configuration, boundAddresses: listeners.compactMap(\.localAddress),
-                                  group: group, pool: pool, lookupPool: lookupPool, listeners: listeners, registry: registry, logger: logger,
-                                  settings: environment.settings)
+        let server = RelayServer(configuration: configuration, group: group, pool: pool, lookupPool: lookupPool, listeners: listeners,
+                                 registry: registry, logger: logger, settings: environment.settings, metrics: metrics,
+                                 metricsEndpoint: metricsEndpoint, stopping: stopping)
         if let store = configuration.greylistStore {
             // Keys not retried in time and passed keys past expiry are removed every 10 minutes
             // (with PostgreSQL, by whichever node holds the advisory lock).
@@ -138,45 +118,67 @@ public final class RelayServer: Sendable {
                 }
             }
         }
-        for address in server.boundAddresses {
-            let host = address.ipAddress.map { address.protocol == .inet6 ? "[\($0)]" : $0 } ?? "\(address)"
-            logger.info("listening on \(host):\(address.port ?? 0), relaying to \(configuration.upstream)")
-        }
+        logger.info("relaying to \(configuration.upstream)")
         return server
     }
 
-    private init(configuration: ServerConfiguration, boundAddresses: [SocketAddress], group: MultiThreadedEventLoopGroup,
-                 pool: NIOThreadPool, lookupPool: NIOThreadPool, listeners: [Channel], registry: SessionRegistry, logger: Logger,
-                 settings: NIOLockedValueBox<ServerConfiguration>) {
+    private init(configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool, lookupPool: NIOThreadPool,
+                 listeners: ListenerSet, registry: SessionRegistry, logger: Logger, settings: NIOLockedValueBox<ServerConfiguration>,
+                 metrics: ServerMetrics, metricsEndpoint: MetricsEndpoint?, stopping: NIOLockedValueBox<Bool>) {
         self.settings = settings
         self.configuration = configuration
-        self.boundAddresses = boundAddresses
         self.group = group
         self.pool = pool
         self.lookupPool = lookupPool
         self.listeners = listeners
         self.registry = registry
         self.logger = logger
+        self.metrics = metrics
+        self.metricsEndpoint = metricsEndpoint
+        self.stopping = stopping
     }
+
+    /// The Prometheus factory, with histogram buckets for SMTP latencies (1 ms to 60 s).
+    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50),
+                                                   .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
+                                                   .seconds(10), .seconds(30), .seconds(60)]
+        return factory
+    }
+
+    /// The addresses actually bound (port 0 resolved).
+    public var boundAddresses: [SocketAddress] { listeners.boundAddresses }
+    /// Where /metrics is served (port 0 resolved), when it is.
+    public var metricsAddress: SocketAddress? { metricsEndpoint?.boundAddress }
 
     /// Client reads start at 16 KiB (NIO's default is 2 KiB, grown read by read in every new
     /// session): a 10 KiB message arrives in one read. It is what an idle session holds.
     static let clientReadAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 16384, maximum: 65536)
 
-    /// Replaces rules, lists, limits, timeouts and the hostname for sessions that begin from now on
-    /// (sessions already open keep what they started with). Listeners and the upstream need a restart.
-    public func reload(_ configuration: ServerConfiguration) {
+    /// Replaces rules, lists, limits, timeouts, the hostname and the listen lines for sessions that begin
+    /// from now on (sessions already open keep what they started with): a new `listen` line is bound,
+    /// one that went is closed. The upstream, the spool directory, the threads and the metrics address
+    /// need a restart. Throws (and changes nothing) when a listen line needs TLS that is not configured.
+    public func reload(_ configuration: ServerConfiguration) async throws {
+        try Self.checkListeners(configuration)
         var next = configuration
         let current = settings.withLockedValue { $0 }
-        next.listen = current.listen
         next.upstream = current.upstream
         next.spoolDirectory = current.spoolDirectory
         next.threads = current.threads
-        next.implicitTLS = current.implicitTLS
-        next.tlsRequiredOn = current.tlsRequiredOn
-        next.proxyProtocol = current.proxyProtocol
+        next.metricsListen = current.metricsListen
         settings.withLockedValue { $0 = next }
+        for (_, error) in await listeners.reconcile(with: next.listen) {
+            logger.error("reload: \(error); the other listeners and settings apply")
+        }
+        metrics.reloaded(true)
         logger.info("reloaded: \(next.ruleSet.rules.values.joined().count) rule(s)")
+    }
+
+    /// A reload the configuration's errors refused: counted (`sluice_reloads_total{outcome="refused"}`).
+    public func reloadRefused() {
+        metrics.reloaded(false)
     }
 
     /// Open client sessions right now.
@@ -202,7 +204,8 @@ public final class RelayServer: Sendable {
     /// `421 4.3.2` (a session waiting on the upstream gets its reply first) and stops.
     public func shutdown(grace: Double? = nil) async {
         let grace = grace ?? configuration.shutdownGrace
-        for listener in listeners { try? await listener.close() }
+        stopping.withLockedValue { $0 = true }
+        await listeners.closeAll()
         logger.info("stopping: no new connections; \(registry.count) open session(s), grace \(grace)s")
         let deadline = NIODeadline.now() + .nanoseconds(Int64(grace * 1e9))
         while registry.count > 0, NIODeadline.now() < deadline {
@@ -222,6 +225,7 @@ public final class RelayServer: Sendable {
         try? await pool.shutdownGracefully()
         try? await lookupPool.shutdownGracefully()
         try? await group.shutdownGracefully()
+        await metricsEndpoint?.close()
         await configuration.greylistStore?.close()
         logger.info("stopped")
     }
@@ -234,7 +238,14 @@ public final class RelayServer: Sendable {
         guard FileManager.default.isWritableFile(atPath: path) else { throw ServerError.spoolDirectory(path, "is not writable") }
     }
 
-    private static func reason(_ error: Error) -> String {
+    /// Every listener that says `tls` needs the TLS settings.
+    private static func checkListeners(_ configuration: ServerConfiguration) throws {
+        if let endpoint = configuration.listen.first(where: configuration.implicitTLS.contains), configuration.tls == nil {
+            throw ServerError.tlsNotConfigured(endpoint)
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
         if let error = error as? IOError { return error.description }
         return "\(error)"
     }

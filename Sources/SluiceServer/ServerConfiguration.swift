@@ -37,6 +37,10 @@ public struct ServerConfiguration: Sendable {
     public var reverseDNS: @Sendable (SocketAddress) -> String? = { ReverseDNS.name(of: $0) }
     /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.
     public var shutdownGrace: Double = 30
+    /// `metrics listen ADDR`: Prometheus text on /metrics, and /healthz and /readyz (nil: not served).
+    public var metricsListen: Endpoint?
+    /// `user NAME`: the account to switch to once listeners are bound (the command line does it).
+    public var user: String?
 
     public init(listen: [Endpoint], upstream: Endpoint, hostname: String, spoolDirectory: String) {
         self.listen = listen

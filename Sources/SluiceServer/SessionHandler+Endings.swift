@@ -10,7 +10,7 @@ extension SessionHandler {
                                                tlsMode: configuration.upstreamTLS == nil ? .none : configuration.upstreamTLSMode,
                                                timeouts: configuration.upstreamTimeouts),
             tls: configuration.upstreamTLS, delegate: self, logger: logger, sessionID: sessionID,
-            registry: environment.registry, now: environment.now)
+            registry: environment.registry, metrics: environment.metrics, now: environment.now)
         upstream = connection
         connection.connect(via: environment.upstreamConnector, on: eventLoop)
     }
@@ -42,9 +42,10 @@ extension SessionHandler {
 
     // MARK: Ending
 
-    func close() {
+    func close(_ reason: SessionEnd = .error) {
         guard !flow.closed else { return }
         flow.closed = true
+        if flow.endReason == nil { flow.endReason = reason }
         environment.clocks.clock(of: eventLoop).remove(self)
         releaseMessage()
         // Only sessions that end without the client's QUIT owe the upstream one.

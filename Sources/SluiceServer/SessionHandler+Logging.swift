@@ -14,12 +14,12 @@ extension SessionHandler {
     func startTLS() {
         flush()
         input.clear()
-        guard let tls = configuration.tls, let context else { return close() }
+        guard let tls = configuration.tls, let context else { return close(.tls) }
         do {
             try context.pipeline.syncOperations.addHandler(TLSHandler(context: tls), position: .first)
         } catch {
             environment.logger.warning("\(sessionID): could not start TLS: \(error)")
-            close()
+            close(.tls)
         }
     }
 

@@ -7,14 +7,17 @@ import SluiceSession
 extension SessionHandler {
     /// Hands a request to the policy pipeline; the decision comes back now or on this event loop.
     func evaluate(_ request: PolicyRequest) {
+        let started = environment.now()
         switch pipeline.evaluate(request, from: PolicyPipeline.Origin(
             eventLoop: eventLoop, message: request.point == .message ? receiver?.spool.inspectionBytes : nil,
             logger: logger, sessionID: sessionID)) {
         case .decided(let decision):
+            environment.metrics.decided(request.point, after: (environment.now() - started).nanoseconds)
             perform(session.policyDecided(decision))
         case .pending(let decision):
             decision.assumeIsolated().whenSuccess { decision in
                 guard !self.flow.closed else { return }
+                self.environment.metrics.decided(request.point, after: (self.environment.now() - started).nanoseconds)
                 self.perform(self.session.policyDecided(decision))
                 self.process()
             }
@@ -27,7 +30,8 @@ extension SessionHandler {
                                  threshold: self.limits.memorySpoolThreshold,
                                  inspectionLimit: self.limits.headerWindow + self.limits.bodyInspection,
                                  pool: environment.pool,
-                                 eventLoop: eventLoop, allocator: Self.allocator, registry: environment.registry)
+                                 eventLoop: eventLoop, allocator: Self.allocator, registry: environment.registry,
+                                 metrics: environment.metrics)
         // A spool write can complete on the thread pool after the client is gone. The closure holds
         // this handler (strongly: a weak reference would give it a side table, and every retain and
         // release the slow path) until `release()` drops it, which every end of a message and of the

@@ -11,6 +11,8 @@ struct ListenerOptions: Sendable {
     var tlsRequired = false
     /// `listen … proxy-protocol from LIST`: a PROXY header from one of these networks comes first.
     var proxyFrom: [CIDR]?
+    /// The listen address, as the `listener` label of `sluice_sessions_opened_total`.
+    var name = ""
 }
 
 /// The thin glue between one client connection and its `ClientSession`: it frames input, feeds the
@@ -35,6 +37,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         var admitted = false
         /// `limit greet-delay`: when the client may be greeted.
         var greetDeadline: NIODeadline?
+        /// The session began (it is counted open until its connection goes).
+        var began = false
+        /// Why the session ended, once it did (the first reason given wins).
+        var endReason: SessionEnd?
     }
 
     let environment: SessionEnvironment
@@ -45,6 +51,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var session: ClientSession
     /// The session's event loop: every timer and every off-loop result comes back here.
     let eventLoop: EventLoop
+    /// The listen address the client came in on (a metrics label).
+    let listener: String
     /// Set while the handler is in the pipeline; dropped in `handlerRemoved`, because the context holds
     /// the handler and a handler that kept its context would never be freed.
     var context: ChannelHandlerContext?
@@ -65,6 +73,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
          listener: ListenerOptions = ListenerOptions()) {
         self.environment = environment
         self.eventLoop = eventLoop
+        self.listener = listener.name
         let configuration = environment.settings.withLockedValue { $0 }
         self.configuration = configuration
         pipeline = environment.pipeline(configuration)
@@ -104,6 +113,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     private func begin(_ context: ChannelHandlerContext) {
         guard self.context == nil else { return }
         self.context = context
+        flow.began = true
+        environment.metrics.sessionOpened(listener: listener)
         environment.registry.add(context.channel)
         environment.logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(session.client.port ?? 0)")
         environment.clocks.clock(of: eventLoop).add(self)
@@ -124,7 +135,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 environment.logger.info("\(sessionID): refused [\(session.clientAddress)]: limit \(limit) (\(refusedSince) refused in the last minute)")
             }
             SMTPReply.tooManyConnections(configuration.hostname).write(into: &output)
-            close()
+            environment.metrics.replied(code: 421)
+            close(.limit)
             return false
         }
     }
@@ -142,6 +154,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             environment.limiter.release(session.client, limits: limits)
         }
         environment.registry.remove(context.channel)
+        if flow.began {
+            flow.began = false
+            environment.metrics.sessionClosed(flow.endReason ?? .clientGone)
+        }
         environment.logger.info("\(sessionID): disconnect from [\(session.clientAddress)] messages=\(session.delivered)")
         context.fireChannelInactive()
     }
@@ -176,6 +192,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             flush()
         } else if let handshake = event as? TLSHandshakeCompleted {
             session.tlsEstablished("\(handshake.version) with cipher \(handshake.cipher)")
+            environment.metrics.tlsHandshake(.client, succeeded: true)
             environment.logger.info("\(sessionID): TLS established: \(session.client.tls ?? "")")
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -185,7 +202,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if error is TLSError {
             environment.logger.info("\(sessionID): TLS failed: \(error)")
+            if session.client.tls == nil { environment.metrics.tlsHandshake(.client, succeeded: false) }
+            if flow.endReason == nil { flow.endReason = .tls }
         } else {
+            if flow.endReason == nil { flow.endReason = .error }
             environment.logger.debug("\(sessionID): client connection error: \(error)")
         }
         context.close(promise: nil)
@@ -257,6 +277,7 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             switch action {
             case .reply(let reply):
                 environment.logger.trace("\(sessionID): >>> \(reply)")
+                environment.metrics.replied(code: reply.code)
                 reply.write(into: &output)
             case .forward(let command):
                 relay(.command(command))
@@ -282,8 +303,14 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 for note in notes { logPolicy(note) }
             case .outcome(let outcome):
                 logOutcome(outcome)
-            case .close:
-                close()
+            case .close(let reason):
+                switch reason {
+                case .pregreet: environment.metrics.limitTripped("early-talker")
+                case .limit: environment.metrics.limitTripped("messages-per-session")
+                case .errors: environment.metrics.limitTripped("errors")
+                default: break
+                }
+                close(reason)
             }
         }
     }

@@ -33,16 +33,20 @@ final class UpstreamConnection: ChannelInboundHandler {
     private let logger: Logger
     private let sessionID: String
     private let registry: SessionRegistry?
+    private let metrics: ServerMetrics?
     private let now: @Sendable () -> NIODeadline
+    /// When the request now awaiting its reply went out (for `sluice_upstream_reply_seconds`).
+    private var sentAt: NIODeadline?
 
     init(settings: UpstreamSession.Settings, tls: TLSContext?, delegate: any UpstreamDelegate, logger: Logger, sessionID: String,
-         registry: SessionRegistry? = nil, now: @escaping @Sendable () -> NIODeadline = { .now() }) {
+         registry: SessionRegistry? = nil, metrics: ServerMetrics? = nil, now: @escaping @Sendable () -> NIODeadline = { .now() }) {
         self.session = UpstreamSession(settings: settings)
         self.tls = tls
         self.delegate = delegate
         self.logger = logger
         self.sessionID = sessionID
         self.registry = registry
+        self.metrics = metrics
         self.now = now
         registry?.upstreamsAlive.add(1, ordering: .relaxed)
     }
@@ -64,6 +68,7 @@ final class UpstreamConnection: ChannelInboundHandler {
     }
 
     func openFailed(_ error: Error) {
+        metrics?.upstreamConnectFailed()
         perform(session.connectionLost(.connectFailed("\(error)")))
     }
 
@@ -109,7 +114,12 @@ final class UpstreamConnection: ChannelInboundHandler {
         input.appendRead(&incoming)
         do {
             while session.isUsable, let reply = try parser.next(from: &input) {
-                perform(session.received(reply, now: now()))
+                let received = now()
+                if let sentAt, let metrics {
+                    metrics.upstreamReplied(after: (received - sentAt).nanoseconds)
+                    self.sentAt = nil
+                }
+                perform(session.received(reply, now: received))
             }
             input.settleAfterParsing(allocator: context.channel.allocator)
         } catch {
@@ -121,6 +131,7 @@ final class UpstreamConnection: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let handshake = event as? TLSHandshakeCompleted {
             logger.info("\(sessionID): upstream TLS established: \(handshake.version) with cipher \(handshake.cipher)")
+            metrics?.tlsHandshake(.upstream, succeeded: true)
             perform(session.handshakeCompleted())
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -133,6 +144,7 @@ final class UpstreamConnection: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is TLSError { metrics?.tlsHandshake(.upstream, succeeded: false) }
         perform(session.connectionLost(.closed))
         context.close(promise: nil)
     }
@@ -146,12 +158,14 @@ final class UpstreamConnection: ChannelInboundHandler {
                 output.clear()
                 command.write(into: &output)
                 output.writeStaticString("\r\n")
+                sentAt = now()
                 context?.writeAndFlush(NIOAny(output), promise: nil)
             case .sendAuthResponse(let line):
                 guard let context else { continue }
                 var buffer = context.channel.allocator.buffer(capacity: line.utf8.count + 2)
                 buffer.writeString(line)
                 buffer.writeStaticString("\r\n")
+                sentAt = now()
                 context.writeAndFlush(NIOAny(buffer), promise: nil)
             case .sendMessage(let plan):
                 sendMessage(plan)
@@ -214,6 +228,7 @@ final class UpstreamConnection: ChannelInboundHandler {
         case .end:
             var dot = channel.allocator.buffer(capacity: 3)
             dot.writeStaticString(".\r\n")
+            sentAt = now()
             channel.writeAndFlush(dot).assumeIsolated().whenFailure { self.messageFailed($0, channel) }
         case .ready(let chunk):
             channel.write(chunk, promise: nil)

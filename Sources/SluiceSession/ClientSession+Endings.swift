@@ -10,10 +10,10 @@ extension ClientSession {
         switch state {
         case .new, .delayingGreeting, .awaitingGreeting:
             state = .closed
-            return [.reply(.upstreamUnavailable(hostname)), .close]
+            return [.reply(.upstreamUnavailable(hostname)), .close(.upstream)]
         case .ready, .authenticating:
             state = .closed
-            return [.reply(.upstreamLost(hostname)), .close]
+            return [.reply(.upstreamLost(hostname)), .close(.upstream)]
         case .receivingData, .awaitingPolicy(_, .message):
             return [] // answered at the final dot / when the message decision is in
         case .awaitingPolicy(let phase, let wait):
@@ -27,13 +27,13 @@ extension ClientSession {
                     return [.reply(transactionReply)] + closeIfDraining()
                 }
                 state = .closed
-                return [.reply(.upstreamLost(hostname)), .close]
+                return [.reply(.upstreamLost(hostname)), .close(.upstream)]
             }
         case .awaitingReply(let phase, let pending):
             switch pending {
             case .quit:
                 state = .closed
-                return [.reply(.serviceClosing(hostname)), .close]
+                return [.reply(.serviceClosing(hostname)), .close(.quit)]
             case .mail, .rcpt:
                 state = .upstreamGone
                 return [.reply(transactionReply)] + closeIfDraining()
@@ -43,7 +43,7 @@ extension ClientSession {
                     return [.reply(transactionReply)] + closeIfDraining()
                 }
                 state = .closed
-                return [.reply(.upstreamLost(hostname)), .close]
+                return [.reply(.upstreamLost(hostname)), .close(.upstream)]
             }
         case .awaitingDataReply(let greeting, let transaction, let size), .awaitingFinalReply(let greeting, let transaction, let size):
             state = .upstreamGone
@@ -109,7 +109,7 @@ extension ClientSession {
     public mutating func clientSpokeEarly() -> [SessionAction] {
         guard !hasGreeted, !client.exempt, !isClosed else { return [] }
         state = .closed
-        return [.reply(.talkedBeforeGreeting), .close]
+        return [.reply(.talkedBeforeGreeting), .close(.pregreet)]
     }
 
     /// The client was silent for longer than the idle timeout.
@@ -128,7 +128,7 @@ extension ClientSession {
         case .commandTooSlow: reply = .commandTimeExceeded(hostname)
         }
         state = .closed
-        return [.reply(reply), .close]
+        return [.reply(reply), .close(.timeout)]
     }
 
     /// The server is stopping and the grace period is over: finish what the upstream is doing, then 421.
@@ -141,7 +141,7 @@ extension ClientSession {
             return []
         default:
             state = .closed
-            return [.reply(.shuttingDown(hostname)), .close]
+            return [.reply(.shuttingDown(hostname)), .close(.shutdown)]
         }
     }
 
@@ -149,7 +149,7 @@ extension ClientSession {
     public mutating func clientClosed() -> [SessionAction] {
         guard !isClosed else { return [] }
         state = .closed
-        return [.discardMessage, .close]
+        return [.discardMessage, .close(.clientGone)]
     }
 
     /// The upstream's 220 with Sluice's hostname in place of the upstream's.

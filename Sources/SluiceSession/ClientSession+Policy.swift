@@ -47,7 +47,7 @@ extension ClientSession {
         switch decision.verdict {
         case .disconnect(let reply):
             state = .closed
-            return log.then([.reply(reply), .close])
+            return log.then([.reply(reply), .close(.policy)])
         case .refuse(let reply):
             var phase = phase
             if case .transaction(let greeting, var transaction) = phase {
@@ -107,7 +107,7 @@ extension ClientSession {
         case .refuse(let reply), .disconnect(let reply):
             // Refused before any upstream exists: the reply, then close.
             state = .closed
-            return [.reply(reply), .close]
+            return [.reply(reply), .close(.policy)]
         }
     }
 
@@ -125,7 +125,7 @@ extension ClientSession {
             return actions
         case .disconnect(let reply):
             state = .closed
-            return [.discardMessage, .reply(reply), .close]
+            return [.discardMessage, .reply(reply), .close(.policy)]
         case .discard:
             return finishDiscarded(greeting, transaction, size: size)
         case .proceed:
@@ -145,7 +145,7 @@ extension ClientSession {
         switch verdict {
         case .disconnect(let reply):
             state = .closed
-            return [.discardMessage, .reply(reply), .close]
+            return [.discardMessage, .reply(reply), .close(.policy)]
         case .refuse(let refusal):
             (reply, status) = (refusal, refusal.isTransientFailure ? .failed : .refused)
         case .discard:

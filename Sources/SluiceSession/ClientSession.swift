@@ -149,7 +149,7 @@ public struct ClientSession: Sendable {
         case .awaitingGreeting:
             guard reply.code == 220 else {
                 state = .closed
-                return [.reply(.upstreamUnavailable(hostname)), .close]
+                return [.reply(.upstreamUnavailable(hostname)), .close(.upstream)]
             }
             state = .ready(.fresh)
             return [.reply(greeting(from: reply))]
@@ -191,8 +191,8 @@ public struct ClientSession: Sendable {
     public mutating func received(_ command: SMTPCommand) -> [SessionAction] {
         if case .upstreamGone = state {
             state = .closed
-            if command == .quit { return [.reply(.serviceClosing(hostname)), .close] }
-            return [.reply(.upstreamLost(hostname)), .close]
+            if command == .quit { return [.reply(.serviceClosing(hostname)), .close(.quit)] }
+            return [.reply(.upstreamLost(hostname)), .close(.upstream)]
         }
         guard case .ready(let phase) = state else { return [] }
 
@@ -212,7 +212,7 @@ public struct ClientSession: Sendable {
                 let messageLimit = configuration.limits.messagesPerSession
                 if messageLimit > 0, transactionsStarted >= messageLimit {
                     state = .closed
-                    return [.reply(.tooManyMessages(hostname)), .close]
+                    return [.reply(.tooManyMessages(hostname)), .close(.limit)]
                 }
                 let declaredSize = parameters.size
                 if let declaredSize, declaredSize > messageSizeLimit { return error(.declaredSizeTooBig) }
@@ -341,7 +341,7 @@ public struct ClientSession: Sendable {
             if reply.isPositiveCompletion, let greeting = phase.greeting { next = .greeted(greeting) }
         case .quit:
             state = .closed
-            return [.reply(reply), .close]
+            return [.reply(reply), .close(.quit)]
         case .other:
             break
         case .auth(let mechanism, let responses):
@@ -369,12 +369,12 @@ public struct ClientSession: Sendable {
         errors += 1
         guard errors > configuration.limits.errors else { return [.reply(reply)] }
         state = .closed
-        return [.reply(reply), .reply(.tooManyErrors(hostname)), .close]
+        return [.reply(reply), .reply(.tooManyErrors(hostname)), .close(.errors)]
     }
 
     mutating func closeIfDraining() -> [SessionAction] {
         guard closeAfterReply, !isClosed else { return [] }
         state = .closed
-        return [.reply(.shuttingDown(hostname)), .close]
+        return [.reply(.shuttingDown(hostname)), .close(.shutdown)]
     }
 }

@@ -260,7 +260,35 @@ public enum SessionAction: Hashable, Sendable {
     /// Log how a transaction ended.
     indirect case outcome(TransactionOutcome)
     /// Flush replies and close the client and the upstream connections.
-    case close
+    case close(SessionEnd)
+}
+
+/// Why a session ended: a bounded label for logs and `sluice_sessions_closed_total{reason}`.
+public enum SessionEnd: String, Sendable, CaseIterable {
+    /// The client said QUIT.
+    case quit
+    /// The client closed its connection or it was lost.
+    case clientGone = "client-gone"
+    /// Idle, or too slow with a command or its message.
+    case timeout
+    /// The server is stopping.
+    case shutdown
+    /// A connection or message limit.
+    case limit
+    /// The client talked before the greeting.
+    case pregreet
+    /// The upstream was unreachable or lost.
+    case upstream
+    /// A rule disconnected the client.
+    case policy
+    /// Too many errors.
+    case errors
+    /// A TLS handshake or record failed.
+    case tls
+    /// A PROXY header was missing, malformed or from a source not listed.
+    case proxy
+    /// A network error on the client's connection.
+    case error
 }
 
 extension Array where Element == SessionAction {

@@ -73,12 +73,14 @@ struct RunCommand: ParsableCommand {
             do {
                 (configuration, warnings) = try compose(overrides, existingStore: configuration.greylistStore)
                 for warning in warnings { logger.warning("\(warning)") }
-                server.reload(configuration)
+                try await server.reload(configuration)
             } catch let error as ConfigurationError {
                 for diagnostic in error.diagnostics { logger.error("\(diagnostic)") }
                 logger.error("reload refused: the configuration has errors; the running one stays")
+                server.reloadRefused()
             } catch {
                 logger.error("reload refused: \(error)")
+                server.reloadRefused()
             }
         }
         await server.shutdown()

@@ -75,7 +75,7 @@ private func sessionSendingTheMessage() -> ClientSession {
         _ = session.settle(session.start())
         let actions = session.upstreamReplied(SMTPReply(code: 554, lines: ["go away"]))
         #expect(replies(actions) == [421])
-        #expect(actions.last == .close)
+        #expect(actions.last == .close(.upstream))
     }
 
     @Test func sequenceErrorsAreAnsweredWithoutTheUpstream() {
@@ -167,7 +167,7 @@ private func sessionSendingTheMessage() -> ClientSession {
         _ = session.take(command("FOO"))
         let actions = session.take(command("FOO"))
         #expect(replies(actions) == [500, 421])
-        #expect(actions.last == .close)
+        #expect(actions.last == .close(.errors))
     }
 
     @Test func shutdownWaitsForAPendingUpstreamReplyThenSays421() {
@@ -176,7 +176,7 @@ private func sessionSendingTheMessage() -> ClientSession {
         #expect(session.shutdownRequested() == [])
         let actions = session.upstreamReplied(ok)
         #expect(replies(actions) == [250, 421])
-        #expect(actions.last == .close)
+        #expect(actions.last == .close(.shutdown))
         var idle = greetedSession()
         #expect(replies(idle.shutdownRequested()) == [421])
     }
@@ -232,7 +232,7 @@ private func sessionSendingTheMessage() -> ClientSession {
         #expect(actions.contains(.discardMessage))
         #expect(!actions.contains { if case .forward = $0 { return true } else { return false } }, "nothing goes upstream")
         #expect(actions.contains { if case .outcome(let outcome) = $0 { return outcome.status == status } else { return false } })
-        #expect(session.take(command("MAIL FROM:<a@b.c>")).contains(.close), "the session cannot go on without its upstream")
+        #expect(session.take(command("MAIL FROM:<a@b.c>")).contains(.close(.upstream)), "the session cannot go on without its upstream")
     }
 
     @Test func clientNameComesFromThePipelineWithTheConnectDecision() throws {
@@ -283,7 +283,7 @@ private func sessionSendingTheMessage() -> ClientSession {
     @Test func idleTimeoutIs421() {
         var session = greetedSession()
         let actions = session.clientTimedOut()
-        #expect(actions == [.reply(.idleTimeout("sluice.test")), .close])
+        #expect(actions == [.reply(.idleTimeout("sluice.test")), .close(.timeout)])
     }
 
     @Test func ehloReplyAdvertisesTheSmallerSize() {

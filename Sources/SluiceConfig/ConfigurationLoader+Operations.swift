@@ -1,0 +1,32 @@
+import SluiceSMTP
+
+/// The statements of running Sluice as a service: `metrics listen ADDR`, `log format text|json` and
+/// `user NAME`.
+extension ConfigurationLoader {
+    mutating func applyOperations(_ head: Token, _ arguments: [Token]) {
+        switch head.text {
+        case "metrics":
+            guard arguments.count == 2, arguments[0].text == "listen" else {
+                return error(head, "write 'metrics listen HOST:PORT' (e.g. metrics listen 127.0.0.1:9725)")
+            }
+            do {
+                configuration.metricsListen = try Endpoint(parsing: arguments[1].text)
+            } catch {
+                self.error(arguments[1], "\(error)")
+            }
+        case "log":
+            guard arguments.count == 2, arguments[0].text == "format" else {
+                return error(head, "write 'log format text' or 'log format json'")
+            }
+            guard let format = LogFormat(rawValue: arguments[1].text) else {
+                return error(arguments[1], "log format is 'text' or 'json', not '\(arguments[1].text)'")
+            }
+            configuration.logFormat = format
+        default: // user
+            guard arguments.count == 1, let name = arguments.first?.text, !name.isEmpty else {
+                return error(head, "write 'user NAME' (the account to run as once the listeners are bound)")
+            }
+            configuration.user = name
+        }
+    }
+}
