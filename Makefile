@@ -5,6 +5,8 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT        ?= swift
 # Packages the build, the tests, `make run` and `make bench` use. swaks needs the two Perl TLS modules
 # for STARTTLS (Debian only recommends them, and recommends are not installed here).
+# As root (a fresh machine), `make run` says so: Sluice refuses root without 'user NAME' otherwise.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev libpq-dev postgresql openssl swaks libio-socket-ssl-perl libnet-ssleay-perl postfix python3 haproxy systemd python3-prometheus-client
 BENCH_PACKAGES := haproxy
 
@@ -59,10 +61,10 @@ run: deps
 	  echo; echo "Demo upstream: smtp-sink on 127.0.0.1:$(DEMO_PORT), writing every message it receives under $(DEMO_DIR)/"; \
 	  echo "Try:  swaks --server $(LISTEN) --from you@example.org --to someone@example.com"; \
 	  echo "Then: ls -R $(DEMO_DIR) && cat $(DEMO_DIR)/*/*"; echo; \
-	  .build/debug/sluice run --config Rules/sluice.conf --listen $(LISTEN) --upstream 127.0.0.1:$(DEMO_PORT); \
+	  .build/debug/sluice run --config Rules/sluice.conf --listen $(LISTEN) --upstream 127.0.0.1:$(DEMO_PORT) $(ROOT_FLAG); \
 	else \
 	  echo "Relaying to $(UPSTREAM). Try: swaks --server $(LISTEN) --from you@example.org --to someone@example.com"; \
-	  .build/debug/sluice run --config Rules/sluice.conf --listen $(LISTEN) --upstream $(UPSTREAM); \
+	  .build/debug/sluice run --config Rules/sluice.conf --listen $(LISTEN) --upstream $(UPSTREAM) $(ROOT_FLAG); \
 	fi
 
 bench:

@@ -23,11 +23,16 @@ start_sink() {
     SINK_PORT=$(port); "$SINK" -u nobody -m 4096 127.0.0.1:"$SINK_PORT" 4096 >/dev/null 2>&1 & PIDS+=($!)
 }
 
+# --allow-root when running as root (Sluice refuses root without 'user' otherwise).
+root_flag() {
+    if [ "$(id -u)" = 0 ]; then echo --allow-root; fi
+}
+
 # start_sluice CONFIG LOG: a Sluice in front of the sink, on a free port (STARTED).
 start_sluice() {
     STARTED=$(port)
     "$SLUICE_BIN" run --listen 127.0.0.1:"$STARTED" --upstream 127.0.0.1:"$SINK_PORT" --config "$1" \
-        --spool-dir "$WORK" --log-level warning 2>"$2" & PIDS+=($!)
+        --spool-dir "$WORK" --log-level warning $(root_flag) 2>"$2" & PIDS+=($!)
 }
 
 # smtp_rate PORT SESSIONS MESSAGES [smtp-source options...]: messages per second through PORT.

@@ -236,8 +236,10 @@ start_sluice() {  # start_sluice [BIN]: fresh Sluice instance with its own port,
     SLUICE_SPOOL=$TMP/spool-$SLUICE_N
     SLUICE_LOG=$TMP/sluice-$SLUICE_N.log
     mkdir -p "$SLUICE_SPOOL"
+    local root=()  # as root, a Sluice that refuses root without 'user' is told it is intended
+    if [ "$(id -u)" = 0 ] && "$bin" run --help 2>&1 | grep -q -- '--allow-root'; then root=(--allow-root); fi
     SLUICE_CMD=("$bin" run --listen "127.0.0.1:$SLUICE_PORT" --upstream "127.0.0.1:$SINK_PORT"
-                --spool-dir "$SLUICE_SPOOL" --threads "$SLUICE_THREADS" "${SLUICE_CONF[@]}" "${SLUICE_EXTRA[@]}")
+                --spool-dir "$SLUICE_SPOOL" --threads "$SLUICE_THREADS" "${SLUICE_CONF[@]}" "${SLUICE_EXTRA[@]}" "${root[@]}")
     "${SLUICE_CMD[@]}" >"$SLUICE_LOG" 2>&1 &
     SLUICE_PID=$!
     PIDS+=("$SLUICE_PID")

@@ -16,7 +16,7 @@ start() { # NAME LISTEN-OPTIONS UPSTREAM-PORT UPSTREAM-OPTIONS; sets STARTED to 
     local port; port=$(port)
     printf 'acknowledge open-relay\nlimit message-size 216M\ntls certificate "%s" key "%s"\nlisten 127.0.0.1:%s %s\nupstream 127.0.0.1:%s %s\n' \
         "$WORK/cert.pem" "$WORK/key.pem" "$port" "$2" "$3" "$4" > "$WORK/$1.conf"
-    "$SLUICE_BIN" run --config "$WORK/$1.conf" --spool-dir "$WORK" --log-level warning 2>"$WORK/$1.log" & PIDS+=($!)
+    "$SLUICE_BIN" run --config "$WORK/$1.conf" --spool-dir "$WORK" --log-level warning $(root_flag) 2>"$WORK/$1.log" & PIDS+=($!)
     STARTED=$port
 }
 start bplain "" "$SINK_PORT" ""; B_PLAIN=$STARTED

@@ -334,7 +334,7 @@ class Soak:
         self.sluice = self.spawn([self.a.sluice, "run", "--listen", "%s:%d" % (HOST, self.port),
                                   "--upstream", "%s:%d" % (HOST, self.uport), "--config", self.conf,
                                   "--spool-dir", self.spool, "--threads", str(self.a.threads),
-                                  "--log-level", "notice"],
+                                  "--log-level", "notice"] + (["--allow-root"] if os.getuid() == 0 else []),
                                  stdout=subprocess.DEVNULL, stderr=open(self.sluice_log, "wb"))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -16,6 +16,7 @@ public struct CommandLineOverrides: Sendable {
     public var shutdownGrace: Double?
     public var metricsListen: Endpoint?
     public var user: String?
+    public var logFormat: LogFormat?
 
     public init() {}
 }
@@ -47,6 +48,7 @@ extension ServerConfiguration {
         configuration.proxyProtocol = file.proxyProtocol
         configuration.metricsListen = overrides.metricsListen ?? file.metricsListen
         configuration.user = overrides.user ?? file.user
+        configuration.logFormat = overrides.logFormat ?? file.logFormat ?? .text
         configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
         configuration.threads = overrides.threads ?? file.threads ?? 1
         configuration.shutdownGrace = overrides.shutdownGrace ?? file.shutdownGrace ?? 30

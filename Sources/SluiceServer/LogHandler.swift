@@ -8,6 +8,7 @@ import Darwin
 import Dispatch
 import Logging
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// Sluice's log output: one line per event on stderr, `2026-11-24T04:09:26Z info 4QDS…: text`, UTC.
 /// Lines are handed to `LogWriter`, which writes them from its own thread in batches: a slow stderr
@@ -26,13 +27,15 @@ public struct SluiceLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// Text lines carry everything in their text (Postfix style); the metadata some events attach
+    /// (`event`, `client`, `from`…) is written only in JSON lines, as keys of their own.
     public func log(event: LogEvent) {
-        var suffix = ""
-        if !metadata.isEmpty || !(event.metadata?.isEmpty ?? true) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            suffix = " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        if LogWriter.jsonLines.load(ordering: .relaxed) {
+            let merged = metadata.isEmpty ? event.metadata ?? [:] : metadata.merging(event.metadata ?? [:]) { $1 }
+            LogWriter.shared.appendJSON(level: event.level.rawValue, message: event.message.description, metadata: merged)
+        } else {
+            LogWriter.shared.append(level: event.level.rawValue, message: event.message.description)
         }
-        LogWriter.shared.append(level: event.level.rawValue, message: event.message.description, suffix: suffix)
     }
 
     /// `2026-11-24T04:09:26Z` for a time in seconds since 1970.
@@ -62,15 +65,31 @@ public final class LogWriter: Sendable {
         var second = 0
         var stamp = ""
     }
+    /// `log format json`: set once at start-up, before the first line.
+    public static let jsonLines = Atomic<Bool>(false)
+
     /// Log text held while stderr is slow; beyond it lines are dropped (and counted), never buffered without bound.
     static let limit = 4 * 1024 * 1024
 
-    /// Adds `<timestamp> <level> <message><suffix>` as one line.
-    func append(level: String, message: String, suffix: String = "") {
+    /// Adds `<timestamp> <level> <message>` as one line.
+    func append(level: String, message: String) {
+        appendLine(size: message.utf8.count + 32) { stamp, output in
+            output.append(contentsOf: stamp.utf8)
+            output.append(UInt8(ascii: " "))
+            output.append(contentsOf: level.utf8)
+            output.append(UInt8(ascii: " "))
+            Self.appendEscaped(message.utf8, to: &output)
+            output.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// Adds the line `write` makes (given this second's timestamp), unless `size` more octets would
+    /// exceed what may wait.
+    private func appendLine(size: Int, _ write: (String, inout [UInt8]) -> Void) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let schedule = pending.withLockedValue { state -> Bool in
-            if state.text.count + message.utf8.count + suffix.utf8.count + 32 > Self.limit {
+            if state.text.count + size > Self.limit {
                 state.dropped += 1
             } else {
                 if state.dropped > 0 {
@@ -81,13 +100,7 @@ public final class LogWriter: Sendable {
                     state.second = now.tv_sec
                     state.stamp = SluiceLogHandler.timestamp(seconds: now.tv_sec)
                 }
-                state.text.append(contentsOf: state.stamp.utf8)
-                state.text.append(UInt8(ascii: " "))
-                state.text.append(contentsOf: level.utf8)
-                state.text.append(UInt8(ascii: " "))
-                Self.appendEscaped(message.utf8, to: &state.text)
-                Self.appendEscaped(suffix.utf8, to: &state.text)
-                state.text.append(UInt8(ascii: "\n"))
+                write(state.stamp, &state.text)
             }
             if state.scheduled { return false }
             state.scheduled = true
@@ -95,6 +108,95 @@ public final class LogWriter: Sendable {
         }
         // At most one write every 20 ms: under load a batch holds many lines, and the loops never wait.
         if schedule { queue.asyncAfter(deadline: .now() + .milliseconds(20)) { self.drain() } }
+    }
+
+    /// Adds one JSON object as a line: `{"session":"ID","time":"…","level":"info","event":"…","message":"…",…}`.
+    /// The session id (a message's `ID: ` prefix) comes first; `event` is the metadata's, else `log`;
+    /// the other metadata keys follow, sorted. Strings are JSON-escaped (control octets as `\u00NN`).
+    func appendJSON(level: String, message: String, metadata: Logger.Metadata) {
+        var head: [UInt8] = [UInt8(ascii: "{")]
+        var text = Substring(message)
+        if let session = Self.sessionPrefix(of: message) {
+            head.append(contentsOf: #""session":"#.utf8)
+            Self.appendJSONString(session, to: &head)
+            head.append(UInt8(ascii: ","))
+            text = message.dropFirst(session.utf8.count + 2)
+        }
+        var rest: [UInt8] = []
+        rest.append(contentsOf: #","level":"#.utf8)
+        Self.appendJSONString(Substring(level), to: &rest)
+        rest.append(contentsOf: #","event":"#.utf8)
+        if case .string(let event)? = metadata["event"] { Self.appendJSONString(Substring(event), to: &rest) } else { rest.append(contentsOf: #""log""#.utf8) }
+        rest.append(contentsOf: #","message":"#.utf8)
+        Self.appendJSONString(text, to: &rest)
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != "event" {
+            rest.append(UInt8(ascii: ","))
+            Self.appendJSONString(Substring(key), to: &rest)
+            rest.append(UInt8(ascii: ":"))
+            Self.appendJSON(value, to: &rest)
+        }
+        rest.append(contentsOf: "}\n".utf8)
+        appendLine(size: head.count + rest.count + 32) { stamp, output in
+            output.append(contentsOf: head)
+            output.append(contentsOf: #""time":"#.utf8)
+            output.append(UInt8(ascii: "\""))
+            output.append(contentsOf: stamp.utf8)
+            output.append(UInt8(ascii: "\""))
+            output.append(contentsOf: rest)
+        }
+    }
+
+    /// The `ID` of a message that starts `ID: ` with a session id (twelve octets of its alphabet).
+    static func sessionPrefix(of message: String) -> Substring? {
+        let utf8 = message.utf8
+        guard utf8.count >= 14 else { return nil }
+        let end = utf8.index(utf8.startIndex, offsetBy: 12)
+        guard utf8[end] == UInt8(ascii: ":"), utf8[utf8.index(after: end)] == UInt8(ascii: " "),
+              utf8[..<end].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) }) else { return nil }
+        return message[..<end]
+    }
+
+    static func appendJSON(_ value: Logger.MetadataValue, to output: inout [UInt8]) {
+        switch value {
+        case .string(let text): appendJSONString(Substring(text), to: &output)
+        case .stringConvertible(let value): appendJSONString(Substring(value.description), to: &output)
+        case .array(let values):
+            output.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                appendJSON(value, to: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .dictionary(let values):
+            output.append(UInt8(ascii: "{"))
+            for (index, (key, value)) in values.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                appendJSONString(Substring(key), to: &output)
+                output.append(UInt8(ascii: ":"))
+                appendJSON(value, to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// A JSON string: quotes and backslashes escaped, every control octet as `\u00NN` (no line breaks).
+    static func appendJSONString(_ text: Substring, to output: inout [UInt8]) {
+        let digits = Array("0123456789abcdef".utf8)
+        output.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                output.append(UInt8(ascii: "\\"))
+                output.append(byte)
+            case 0..<0x20, 0x7F:
+                output.append(contentsOf: "\\u00".utf8)
+                output.append(digits[Int(byte >> 4)])
+                output.append(digits[Int(byte & 0xF)])
+            default:
+                output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
     }
 
     /// Appends `text` with every control octet (CR, LF, TAB, ESC, DEL…) written as `\xNN`: what a client
@@ -124,7 +226,10 @@ public final class LogWriter: Sendable {
 
     /// The line that stands for lines dropped while stderr was too slow.
     private static func droppedNotice(_ count: Int) -> String.UTF8View {
-        "(\(count) log line(s) dropped: stderr too slow)\n".utf8
+        if jsonLines.load(ordering: .relaxed) {
+            return "{\"level\":\"warning\",\"event\":\"log-dropped\",\"message\":\"\(count) log line(s) dropped: stderr too slow\"}\n".utf8
+        }
+        return "(\(count) log line(s) dropped: stderr too slow)\n".utf8
     }
 
     /// Writes whatever is waiting, now (at exit).

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SluiceConfig
 import SluicePolicy
 import SluiceSMTP
 import SluiceSession
@@ -41,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     public var metricsListen: Endpoint?
     /// `user NAME`: the account to switch to once listeners are bound (the command line does it).
     public var user: String?
+    /// `log format text|json` (the command line applies it).
+    public var logFormat: LogFormat = .text
 
     public init(listen: [Endpoint], upstream: Endpoint, hostname: String, spoolDirectory: String) {
         self.listen = listen

@@ -28,7 +28,15 @@ extension SessionHandler {
     func logPolicy(_ note: PolicyNote) {
         let rule = note.rule.map { " rule=\($0)" } ?? ""
         let line = "\(sessionID): stage=\(note.stage.rawValue)\(rule) \(note.kind == .log ? "log: " : "")\(note.text)"
-        if note.kind == .limitExceeded { environment.logger.warning("\(line)") } else { environment.logger.info("\(line)") }
+        let metadata: Logger.Metadata? = structuredLogs
+            ? ["event": "policy", "stage": "\(note.stage.rawValue)", "verdict": "\(note.verdict)", "rule": "\(note.rule.map { "\($0)" } ?? "builtin")",
+               "mode": "\(note.kind == .observed ? "observe" : note.kind == .log ? "log" : "enforce")"]
+            : nil
+        if note.kind == .limitExceeded {
+            environment.logger.warning("\(line)", metadata: metadata)
+        } else {
+            environment.logger.info("\(line)", metadata: metadata)
+        }
         // Bounded labels: stage, verdict, rule (file:line), mode — never an address or a subject.
         guard note.kind != .log else { return }
         environment.metrics.ruleMatched(note)
@@ -58,6 +66,11 @@ extension SessionHandler {
         line.writeStaticString(" reply=\"")
         outcome.reply.writeSummary(into: &line)
         line.writeStaticString("\"")
-        environment.logger.info(Logger.Message(stringLiteral: String(buffer: line)))
+        let metadata: Logger.Metadata? = structuredLogs ? [
+            "event": "transaction", "client": "\(session.clientAddress)", "helo": "\(outcome.greeting.name)",
+            "from": "\(outcome.transaction.sender)", "to": .array(outcome.transaction.recipients.map { "\($0)" }),
+            "size": "\(outcome.size)", "status": "\(outcome.status.rawValue)", "reply": "\(outcome.reply.code)",
+        ] : nil
+        environment.logger.info(Logger.Message(stringLiteral: String(buffer: line)), metadata: metadata)
     }
 }

@@ -97,6 +97,8 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
     var logger: Logger { environment.logger }
     var tlsContext: TLSContext? { configuration.tls }
     var limits: Limits { configuration.limits }
+    /// `log format json`: events carry their fields as metadata too (built only then).
+    var structuredLogs: Bool { LogWriter.jsonLines.load(ordering: .relaxed) }
 
     // MARK: Channel events
 
@@ -116,7 +118,9 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
         flow.began = true
         environment.metrics.sessionOpened(listener: listener)
         environment.registry.add(context.channel)
-        environment.logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(session.client.port ?? 0)")
+        environment.logger.info("\(sessionID): connect from [\(session.clientAddress)]:\(session.client.port ?? 0)",
+                                metadata: structuredLogs ? ["event": "connect", "client": "\(session.clientAddress)",
+                                                            "port": "\(session.client.port ?? 0)", "listener": "\(listener)"] : nil)
         environment.clocks.clock(of: eventLoop).add(self)
         if admit(context) { perform(session.start()) }
         flush()
@@ -158,7 +162,10 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
             flow.began = false
             environment.metrics.sessionClosed(flow.endReason ?? .clientGone)
         }
-        environment.logger.info("\(sessionID): disconnect from [\(session.clientAddress)] messages=\(session.delivered)")
+        environment.logger.info("\(sessionID): disconnect from [\(session.clientAddress)] messages=\(session.delivered)",
+                                metadata: structuredLogs ? ["event": "disconnect", "client": "\(session.clientAddress)",
+                                                            "messages": "\(session.delivered)",
+                                                            "reason": "\((flow.endReason ?? .clientGone).rawValue)"] : nil)
         context.fireChannelInactive()
     }
 

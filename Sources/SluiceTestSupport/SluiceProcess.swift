@@ -19,7 +19,9 @@ public final class SluiceProcess: Sendable {
 
     /// Starts `sluice ARGUMENTS`; with a `launcher` (`["/usr/bin/prlimit", "--nofile=64:64", "--"]`),
     /// through it.
+    /// Tests run as root on CI: `sluice run` is told that is intended (`--allow-root`).
     public static func start(_ arguments: [String], launcher: [String] = []) throws -> SluiceProcess {
+        let arguments = arguments.first == "run" && getuid() == 0 && !arguments.contains("--allow-root") ? arguments + ["--allow-root"] : arguments
         let executable = launcher.first ?? binary
         let process = try ChildProcess.spawn(executable, launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [binary] + arguments,
                                              captureStdout: false)
@@ -47,7 +49,7 @@ public final class SluiceProcess: Sendable {
             if let line = stderr.split(separator: "\n").first(where: { $0.contains("listening on ") }),
                let range = line.range(of: "listening on "),
                let portText = line[range.upperBound...].split(separator: ",").first?.split(separator: ":").last,
-               let port = Int(portText) {
+               let port = Int(portText.prefix { $0.isNumber }) {
                 return port
             }
             try? await Task.sleep(nanoseconds: 20_000_000)

@@ -36,6 +36,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("pid-file"), help: "Write the process id here once listening; removed at exit.")
     var pidFile: String?
 
+    @Option(name: .customLong("log-format"), help: "text (Postfix-like, default) or json (one object per line).")
+    var logFormat: String?
+
+    @Option(help: "Switch to this account once the listeners are bound (overrides 'user' in the configuration).")
+    var user: String?
+
+    @Flag(name: .customLong("allow-root"), help: "Run as root without 'user' (refused otherwise).")
+    var allowRoot = false
+
     /// Called by main: the async body of `sluice run`.
     func execute() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -43,9 +52,12 @@ struct RunCommand: ParsableCommand {
         }
         let overrides = try commandLineOverrides()
         var (configuration, warnings) = try compose(overrides, existingStore: nil)
+        LogWriter.jsonLines.store(configuration.logFormat == .json, ordering: .relaxed)
         LoggingSystem.bootstrap { _ in SluiceLogHandler(level: level) }
         let logger = Logger(label: "sluice")
         for warning in warnings { logger.warning("\(warning)") }
+        if let refusal = Privileges.rootRefusal(user: configuration.user, allowRoot: allowRoot) { throw refusal }
+        if let user = configuration.user { try Privileges.account(user) }
         OpenFileLimit.raise(logger: logger)
 
         signal(SIGTERM, SIG_IGN)
@@ -67,12 +79,22 @@ struct RunCommand: ParsableCommand {
             }
         }
         defer { if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
+        if let user = configuration.user {
+            do {
+                try Privileges.drop(to: user)
+            } catch {
+                await server.shutdown(grace: 0)
+                throw error
+            }
+            logger.info("running as \(user) (uid \(getuid()))")
+        }
         for await number in SignalWaiter.signals() {
             if number != SIGHUP { break }
             // SIGHUP: load the configuration again; one with errors never replaces the running one.
             do {
                 (configuration, warnings) = try compose(overrides, existingStore: configuration.greylistStore)
                 for warning in warnings { logger.warning("\(warning)") }
+                LogWriter.jsonLines.store(configuration.logFormat == .json, ordering: .relaxed)
                 try await server.reload(configuration)
             } catch let error as ConfigurationError {
                 for diagnostic in error.diagnostics { logger.error("\(diagnostic)") }
@@ -99,6 +121,11 @@ struct RunCommand: ParsableCommand {
         overrides.spoolDirectory = spoolDir
         overrides.threads = threads
         overrides.shutdownGrace = shutdownGrace
+        overrides.user = user
+        if let logFormat {
+            guard let format = LogFormat(rawValue: logFormat) else { throw CommandFailure(message: "--log-format: use text or json") }
+            overrides.logFormat = format
+        }
         return overrides
     }
 

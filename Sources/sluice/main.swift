@@ -11,7 +11,9 @@ func finish(_ status: Int32) -> Never {
     exit(status)
 }
 
-// Every user error ends here as one clear line on stderr and exit status 2 (`--help` exits 0).
+/// The command, on Swift's concurrency pool. Every user error ends here as one clear line on stderr and
+/// exit status 2 (`--help` exits 0).
+@Sendable func main() async {
 do {
     var command = try SluiceCommand.parseAsRoot()
     if let run = command as? RunCommand {
@@ -40,3 +42,13 @@ do {
     FileHandle.standardError.write(Data("sluice: error: \(message)\n".utf8))
     finish(2)
 }
+finish(0)
+}
+
+// Not an async top level: Swift's async main parks the main thread in libdispatch's exiting state,
+// where glibc's set*id broadcast no longer reaches it, and `user NAME` would leave that thread (the
+// one ps and /proc show) as root. The main thread waits here as an ordinary thread instead.
+let mainDone = DispatchSemaphore(value: 0)
+Task.detached { await main(); mainDone.signal() }
+mainDone.wait()
+finish(0)

@@ -20,7 +20,7 @@ import Testing
         let upstream = try await ScriptedUpstream.start()
         defer { Task { await upstream.stop() } }
         let result = try await ExternalTool.run(SluiceProcess.binary, [
-            "run", "--listen", "127.0.0.1:\(upstream.port)", "--upstream", "127.0.0.1:\(upstream.port)"])
+            "run", "--listen", "127.0.0.1:\(upstream.port)", "--upstream", "127.0.0.1:\(upstream.port)"] + (getuid() == 0 ? ["--allow-root"] : []))
         #expect(result.status == 2)
         #expect(result.stderr.contains("sluice: error: cannot listen on 127.0.0.1:\(upstream.port): "), "got: \(result.stderr)")
         #expect(!result.stderr.contains("Fatal error"))
