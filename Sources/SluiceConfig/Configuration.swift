@@ -31,6 +31,10 @@ public struct Configuration: Sendable {
     public var logFormat: LogFormat?
     /// `user NAME`: the account Sluice runs as once its listeners are bound.
     public var user: String?
+    /// `xclient from LIST`: the hosts that may send XCLIENT.
+    public var xclientFrom: [CIDR] = []
+    /// `upstream … xclient on|off`: introduce the real client to an upstream that offers XCLIENT/XFORWARD.
+    public var upstreamXCLIENT = true
     public var bareLineEndings: BareLineEndingPolicy = .reject
     /// The compiled rules of every `stage` block.
     public var ruleSet = RuleSet.empty

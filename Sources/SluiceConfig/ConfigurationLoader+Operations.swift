@@ -1,7 +1,7 @@
 import SluiceSMTP
 
-/// The statements of running Sluice as a service: `metrics listen ADDR`, `log format text|json` and
-/// `user NAME`.
+/// The statements of running Sluice as a service: `metrics listen ADDR`, `log format text|json`,
+/// `user NAME` and `xclient from LIST`.
 extension ConfigurationLoader {
     mutating func applyOperations(_ head: Token, _ arguments: [Token]) {
         switch head.text {
@@ -22,6 +22,11 @@ extension ConfigurationLoader {
                 return error(arguments[1], "log format is 'text' or 'json', not '\(arguments[1].text)'")
             }
             configuration.logFormat = format
+        case "xclient":
+            guard arguments.count == 2, arguments[0].text == "from" else {
+                return error(head, "write 'xclient from LIST' (a cidr list of the hosts that may send XCLIENT)")
+            }
+            xclientList = arguments[1]
         default: // user
             guard arguments.count == 1, let name = arguments.first?.text, !name.isEmpty else {
                 return error(head, "write 'user NAME' (the account to run as once the listeners are bound)")

@@ -7,7 +7,7 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user"] + RuleParser.verbs
+                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "xclient"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
                                     "command-line-length", "memory-spool", "body-inspection", "tls-required",
                                     "command-time", "data-rate", "connections", "connections-per-client", "connection-rate",
@@ -22,6 +22,8 @@ public struct ConfigurationLoader {
     private var relayHygiene = true
     /// `limit exempt LIST`, resolved when every list is known.
     var exemptList: Token?
+    /// `xclient from LIST`, resolved when every list is known.
+    var xclientList: Token?
     /// `listen … proxy-protocol from LIST`, resolved when every list is known.
     private var proxyLists: [Endpoint: Token] = [:]
 
@@ -156,6 +158,12 @@ public struct ConfigurationLoader {
                 let option = arguments[index]
                 switch option.text {
                 case "starttls", "starttls-required", "tls": configuration.upstreamTLS.mode = option.text
+                case "xclient":
+                    guard index + 1 < arguments.count, ["on", "off"].contains(arguments[index + 1].text) else {
+                        return error(option, "write 'xclient on' or 'xclient off'")
+                    }
+                    configuration.upstreamXCLIENT = arguments[index + 1].text == "on"
+                    index += 1
                 case "verify": configuration.upstreamTLS.verify = true
                 case "no-verify": configuration.upstreamTLS.verify = false
                 case "ca", "name":
@@ -170,7 +178,7 @@ public struct ConfigurationLoader {
                     }
                     index += 1
                 default:
-                    error(option, "unknown upstream option '\(option.text)' (use starttls, starttls-required, tls, verify, no-verify, ca FILE, name NAME)")
+                    error(option, "unknown upstream option '\(option.text)' (use starttls, starttls-required, tls, verify, no-verify, ca FILE, name NAME, xclient on|off)")
                 }
                 index += 1
             }
@@ -201,7 +209,7 @@ public struct ConfigurationLoader {
             applyLimit(head, arguments)
         case "timeout":
             applyTimeout(head, arguments)
-        case "metrics", "log", "user":
+        case "metrics", "log", "user", "xclient":
             applyOperations(head, arguments)
         default:
             if currentStage != nil {
@@ -254,6 +262,9 @@ public struct ConfigurationLoader {
         // In the order the file gives them (a dictionary has none): diagnostics come out in line order.
         for (endpoint, token) in proxyLists.sorted(by: { ($0.value.location.file, $0.value.location.line) < ($1.value.location.file, $1.value.location.line) }) {
             if let networks = networks(token, for: "proxy-protocol from") { configuration.proxyProtocol[endpoint] = networks }
+        }
+        if let token = xclientList, let networks = networks(token, for: "xclient from") {
+            configuration.xclientFrom = networks
         }
         if let token = exemptList {
             if token.text == "none" {

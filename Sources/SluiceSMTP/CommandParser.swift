@@ -62,6 +62,7 @@ public enum CommandParser {
             default: return .auth(argumentText)
             }
         case "BDAT": return .bdat(argumentText ?? "")
+        case "XCLIENT": return .xclient(try XClientAttribute.parseXCLIENT(argument))
         default: return .unknown(verb: String(verb.prefix(32)))
         }
     }

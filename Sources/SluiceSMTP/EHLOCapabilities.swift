@@ -36,7 +36,7 @@ public enum EHLOCapabilities {
     }
 
     public static func filter(_ reply: SMTPReply, hostname: String, messageSize: Int, offerSTARTTLS: Bool = false,
-                              offerAuth: Bool = false) -> SMTPReply {
+                              offerAuth: Bool = false, offerXCLIENT: Bool = false) -> SMTPReply {
         var first = reply.lines.first ?? ""
         if let space = first.firstIndex(of: " ") {
             first = hostname + first[space...]
@@ -46,6 +46,7 @@ public enum EHLOCapabilities {
         var lines = [first, "PIPELINING", "SIZE \(messageSize)"]
         if offerSTARTTLS { lines.append("STARTTLS") }
         if offerAuth, let auth = authMechanisms(in: reply) { lines.append(auth) }
+        if offerXCLIENT { lines.append(xclientOffer) }
         for line in reply.lines.dropFirst() {
             if relayed.contains(where: { hasKeyword(line, $0) }) { lines.append(line) }
         }

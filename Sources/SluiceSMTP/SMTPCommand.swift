@@ -16,6 +16,10 @@ public enum SMTPCommand: Hashable, Sendable {
     case startTLS
     case auth(String)
     case bdat(String)
+    /// Postfix's XCLIENT (from a client listed in `xclient from`, or Sluice's own toward the upstream).
+    case xclient([XClientAttribute])
+    /// Postfix's XFORWARD (Sluice's own toward the upstream).
+    case xforward([XClientAttribute])
     /// A well-formed line with a verb Sluice does not know (`HELOX`, `XCLIENT`, …).
     case unknown(verb: String)
 
@@ -36,6 +40,8 @@ public enum SMTPCommand: Hashable, Sendable {
         case .startTLS: return "STARTTLS"
         case .auth: return "AUTH"
         case .bdat: return "BDAT"
+        case .xclient: return "XCLIENT"
+        case .xforward: return "XFORWARD"
         case .unknown(let verb): return verb.uppercased()
         }
     }
@@ -74,6 +80,14 @@ public enum SMTPCommand: Hashable, Sendable {
         case .auth(let text): optional("AUTH", text)
         case .bdat(let text): optional("BDAT", text)
         case .unknown(let verb): buffer.writeString(verb)
+        case .xclient(let attributes), .xforward(let attributes):
+            if case .xclient = self { buffer.writeStaticString("XCLIENT") } else { buffer.writeStaticString("XFORWARD") }
+            var bytes: [UInt8] = []
+            for attribute in attributes {
+                bytes.append(UInt8(ascii: " "))
+                attribute.write(into: &bytes)
+            }
+            buffer.writeBytes(bytes)
         }
     }
 }

@@ -88,3 +88,9 @@ extension SMTPReply {
     public static let declaredSizeTooBig =
         SMTPReply(code: 552, enhanced: "5.3.4", "Error: message size exceeds fixed limit")
 }
+
+extension SMTPReply {
+    /// Postfix's answers to an XCLIENT it does not take.
+    public static let xclientNotAuthorized = SMTPReply(code: 550, enhanced: "5.7.0", "Error: insufficient authorization")
+    public static let xclientInTransaction = SMTPReply(code: 503, enhanced: "5.5.1", "Error: MAIL transaction in progress")
+}

@@ -42,6 +42,8 @@ extension ServerConfiguration {
         session.bareLineEndings = file.bareLineEndings
         session.allowPlaintextAuth = file.allowPlaintextAuth
         if let exempt = file.exempt { session.exempt = exempt }
+        session.xclientFrom = file.xclientFrom
+        session.introduceClient = file.upstreamXCLIENT
         configuration.session = session
         configuration.implicitTLS = file.implicitTLS
         configuration.tlsRequiredOn = file.tlsRequiredOn

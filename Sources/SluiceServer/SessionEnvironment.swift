@@ -21,6 +21,8 @@ struct SessionEnvironment: Sendable {
     /// Each event loop's session timeouts.
     let clocks: SessionClocks
     let metrics: ServerMetrics
+    /// What the upstream offers for introducing clients (XCLIENT, XFORWARD), as last seen.
+    let introductions = IntroductionCache()
     let logger: Logger
     /// Where greylisting state lives (nil: no rule greylists).
     let greylistStore: (any GreylistStore)?

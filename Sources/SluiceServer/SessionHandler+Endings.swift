@@ -8,9 +8,11 @@ extension SessionHandler {
         let connection = UpstreamConnection(
             settings: UpstreamSession.Settings(hostname: configuration.hostname,
                                                tlsMode: configuration.upstreamTLS == nil ? .none : configuration.upstreamTLSMode,
-                                               timeouts: configuration.upstreamTimeouts),
+                                               timeouts: configuration.upstreamTimeouts,
+                                               introduce: configuration.session.introduceClient,
+                                               support: environment.introductions.current),
             tls: configuration.upstreamTLS, delegate: self, logger: logger, sessionID: sessionID,
-            registry: environment.registry, metrics: environment.metrics, now: environment.now)
+            registry: environment.registry, metrics: environment.metrics, introductions: environment.introductions, now: environment.now)
         upstream = connection
         connection.connect(via: environment.upstreamConnector, on: eventLoop)
     }

@@ -287,7 +287,14 @@ final class SessionHandler: ChannelDuplexHandler, UpstreamDelegate {
                 environment.metrics.replied(code: reply.code)
                 reply.write(into: &output)
             case .forward(let command):
-                relay(.command(command))
+                switch command {
+                case .helo(let name), .ehlo(let name):
+                    guard configuration.session.introduceClient else { relay(.command(command)); break }
+                    let greeting = Greeting(name: name, extended: { if case .ehlo = command { true } else { false } }())
+                    relay(.greet(command, ClientIntroduction(client: session.client, greeting: greeting)))
+                default:
+                    relay(.command(command))
+                }
             case .forwardAuthResponse(let line):
                 relay(.authResponse(line))
             case .resetUpstream:

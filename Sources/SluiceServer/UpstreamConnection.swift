@@ -34,12 +34,15 @@ final class UpstreamConnection: ChannelInboundHandler {
     private let sessionID: String
     private let registry: SessionRegistry?
     private let metrics: ServerMetrics?
+    private let introductions: IntroductionCache?
     private let now: @Sendable () -> NIODeadline
     /// When the request now awaiting its reply went out (for `sluice_upstream_reply_seconds`).
     private var sentAt: NIODeadline?
 
     init(settings: UpstreamSession.Settings, tls: TLSContext?, delegate: any UpstreamDelegate, logger: Logger, sessionID: String,
-         registry: SessionRegistry? = nil, metrics: ServerMetrics? = nil, now: @escaping @Sendable () -> NIODeadline = { .now() }) {
+         registry: SessionRegistry? = nil, metrics: ServerMetrics? = nil, introductions: IntroductionCache? = nil,
+         now: @escaping @Sendable () -> NIODeadline = { .now() }) {
+        self.introductions = introductions
         self.session = UpstreamSession(settings: settings)
         self.tls = tls
         self.delegate = delegate
@@ -179,6 +182,8 @@ final class UpstreamConnection: ChannelInboundHandler {
                 quit()
             case .close:
                 context?.close(promise: nil)
+            case .learned(let support):
+                introductions?.learned(support, logger: logger)
             }
         }
     }

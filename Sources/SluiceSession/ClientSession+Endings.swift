@@ -21,7 +21,7 @@ extension ClientSession {
             case .mail, .rcpt, .data:
                 state = .upstreamGone
                 return [.reply(transactionReply)] + closeIfDraining()
-            case .helo, .connect, .message:
+            case .helo, .connect, .xclient, .message:
                 if case .transaction = phase {
                     state = .upstreamGone
                     return [.reply(transactionReply)] + closeIfDraining()

@@ -41,6 +41,7 @@ extension ClientSession {
         let log: [SessionAction] = decision.notes.isEmpty ? [] : [.policy(decision.notes)]
         switch wait {
         case .connect: return log.then(connectDecided(decision))
+        case .xclient: return log.then(xclientDecided(decision))
         case .message(let size): return log.then(messageDecided(decision, phase, size: size))
         default: break
         }
@@ -87,7 +88,7 @@ extension ClientSession {
             return [.reply(.startMailInput),
                     .receiveMessage(MessageLimits(maxLineLength: configuration.limits.dataLineLength, maxSize: messageSizeLimit,
                                                   bareLineEndings: configuration.bareLineEndings))]
-        case .connect, .message:
+        case .connect, .xclient, .message:
             return []
         }
     }

@@ -38,6 +38,8 @@ public struct ClientSession: Sendable {
     enum PolicyWait: Hashable, Sendable {
         case connect
         case helo(SMTPCommand, Greeting)
+        /// The connect stage again, for the client an XCLIENT named.
+        case xclient
         case mail(SMTPCommand, ReversePath, ESMTPParameters)
         case rcpt(SMTPCommand, ForwardPath)
         case data
@@ -74,7 +76,7 @@ public struct ClientSession: Sendable {
     /// What lasts the session: tags and a discard set at connect and helo, and who authenticated.
     var sessionTags: Set<String> = []
     var sessionDiscard = false
-    public private(set) var authUser: String?
+    public internal(set) var authUser: String?
     /// What the upstream's EHLO reply said: its AUTH mechanisms and its SIZE (0 or nil: no limit of its own).
     var upstreamAuth: String?
     var upstreamSize: Int?
@@ -88,6 +90,8 @@ public struct ClientSession: Sendable {
     /// Messages the upstream accepted in this session, and transactions it opened (`messages-per-session`).
     public private(set) var delivered = 0
     var transactionsStarted = 0
+    /// The greeting the client got (an XCLIENT gets it again).
+    var greetingReply: SMTPReply?
 
     public init(configuration: SessionConfiguration, client: ClientIdentity, tlsActive: Bool = false, tlsRequired: Bool = false) {
         self.configuration = configuration
@@ -152,7 +156,8 @@ public struct ClientSession: Sendable {
                 return [.reply(.upstreamUnavailable(hostname)), .close(.upstream)]
             }
             state = .ready(.fresh)
-            return [.reply(greeting(from: reply))]
+            greetingReply = greeting(from: reply)
+            return [.reply(greetingReply!)]
 
         case .awaitingReply(let phase, let pending):
             return finishPending(pending, in: phase, with: reply)
@@ -271,7 +276,9 @@ public struct ClientSession: Sendable {
                 let mechanism = words.first.map { $0.uppercased() } ?? ""
                 return forward(command, phase, .auth(mechanism: mechanism, responses: words.count > 1 ? [String(words[1])] : []))
             }
-        case .expn, .bdat:
+        case .xclient(let attributes):
+            return xclient(attributes, phase)
+        case .expn, .bdat, .xforward:
             return error(.commandNotImplemented)
         case .unknown:
             return error(.unknownCommand)
@@ -321,7 +328,8 @@ public struct ClientSession: Sendable {
                     upstreamAuth = EHLOCapabilities.authMechanisms(in: reply)
                     relayed = EHLOCapabilities.filter(reply, hostname: hostname, messageSize: messageSizeLimit,
                                                       offerSTARTTLS: configuration.tlsAvailable && !tlsActive,
-                                                      offerAuth: tlsActive || configuration.allowPlaintextAuth)
+                                                      offerAuth: tlsActive || configuration.allowPlaintextAuth,
+                                                      offerXCLIENT: mayUseXCLIENT)
                 }
             }
         case .mail(let path, let parameters, let tags, let discard):

@@ -19,6 +19,11 @@ public struct SessionConfiguration: Sendable {
     /// Clients the per-client flood limits and the greeting checks leave alone (`limit exempt LIST`;
     /// loopback by default, as Postfix exempts $mynetworks).
     public var exempt: [CIDR] = [CIDR("127.0.0.0/8")!, CIDR("::1")!]
+    /// Clients that may send XCLIENT (`xclient from LIST`); none by default.
+    public var xclientFrom: [CIDR] = []
+    /// Sluice introduces the real client to an upstream that offers XCLIENT or XFORWARD
+    /// (`upstream … xclient off` turns it off).
+    public var introduceClient = true
 
     public init(hostname: String, limits: Limits = Limits(), ruleSet: RuleSet = .empty, greylist: GreylistSettings = GreylistSettings()) {
         self.hostname = hostname
@@ -43,6 +48,10 @@ public struct ClientIdentity: Hashable, Sendable {
     public var tls: String?
     /// The client is on the exempt list: no per-client limits, no greeting delay or pregreet test.
     public var exempt = false
+    /// What XCLIENT said beyond the address: the HELO name and protocol it reported, and where the
+    /// client connected to (for the upstream's XCLIENT and the logs).
+    public var xclientHelo: String?
+    public var xclientProto: String?
 
     public init(address: String, port: Int? = nil, sessionID: String = "") {
         self.address = address

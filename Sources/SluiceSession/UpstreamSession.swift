@@ -21,11 +21,18 @@ public struct UpstreamSession: Sendable {
         public var hostname: String
         public var tlsMode: UpstreamTLSMode
         public var timeouts: UpstreamTimeouts
+        /// Introduce the real client with XCLIENT or XFORWARD when the upstream offers them.
+        public var introduce: Bool
+        /// What earlier connections found the upstream to offer.
+        public var support: IntroductionSupport
 
-        public init(hostname: String, tlsMode: UpstreamTLSMode = .none, timeouts: UpstreamTimeouts = UpstreamTimeouts()) {
+        public init(hostname: String, tlsMode: UpstreamTLSMode = .none, timeouts: UpstreamTimeouts = UpstreamTimeouts(),
+                    introduce: Bool = false, support: IntroductionSupport = IntroductionSupport()) {
             self.hostname = hostname
             self.tlsMode = tlsMode
             self.timeouts = timeouts
+            self.introduce = introduce
+            self.support = support
         }
     }
 
@@ -38,6 +45,9 @@ public struct UpstreamSession: Sendable {
         indirect case message(MessagePlan)
         /// Close the upstream's transaction; its reply is not relayed.
         case reset
+        /// The client's HELO or EHLO, with the real client to introduce first (XCLIENT) or before each
+        /// MAIL (XFORWARD) when the upstream offers that.
+        indirect case greet(SMTPCommand, ClientIntroduction)
     }
 
     public enum Action: Hashable, Sendable {
@@ -57,6 +67,8 @@ public struct UpstreamSession: Sendable {
         case quit
         /// Close the connection now.
         case close
+        /// The upstream was found to offer (or not) XCLIENT and XFORWARD: later connections need not ask.
+        case learned(IntroductionSupport)
     }
 
     enum Negotiation: Hashable, Sendable { case ehlo, startTLS, handshake }
@@ -65,6 +77,12 @@ public struct UpstreamSession: Sendable {
         case relayed
         case reset
         case quit
+        /// A relayed HELO or EHLO (its reply says what the upstream offers).
+        case relayedGreeting
+        /// Sluice's own EHLO, to learn what the upstream offers; then the request.
+        indirect case probe(Request)
+        /// Sluice's XCLIENT or XFORWARD (its reply is not relayed); then the request.
+        indirect case introduction(Request)
     }
 
     enum State: Hashable, Sendable {
@@ -83,9 +101,16 @@ public struct UpstreamSession: Sendable {
     var queue: [Request] = []
     /// When the awaited reply is overdue (nil: nothing awaited).
     public private(set) var deadline: NIODeadline?
+    /// What this upstream offers, as far as known.
+    var support: IntroductionSupport
+    /// The XCLIENT attributes the upstream accepted on this connection (it now sees that client).
+    var introducedAs: [XClientAttribute]?
+    /// XFORWARD attributes to send before each MAIL (an upstream with XFORWARD but not XCLIENT).
+    var forwardAs: [XClientAttribute]?
 
     public init(settings: Settings) {
         self.settings = settings
+        self.support = settings.support
     }
 
     /// Whether the connection can still carry commands (the session has not closed or failed it).
@@ -139,12 +164,37 @@ public struct UpstreamSession: Sendable {
             return [.startTLS]
         case .negotiating(.handshake, _):
             return fail(.protocolError("unexpected upstream reply during TLS negotiation: \(reply)"))
+        case .awaiting(.probe(let request)):
+            deadline = nil
+            state = .ready
+            let learned = learn(reply.isPositiveCompletion ? IntroductionSupport(ehlo: reply) : IntroductionSupport(xclient: false, xforward: false))
+            return learned + send(request, now: now)
+        case .awaiting(.introduction(let request)):
+            deadline = nil
+            state = .ready
+            guard case .greet(let command, let introduction) = request else {
+                return send(request, now: now, introduced: true) // XFORWARD answered: now the MAIL
+            }
+            if reply.code == 220 {
+                introducedAs = introduction.xclient
+            } else if introducedAs == nil {
+                // Offered but refused (Sluice's address is not authorised): plan again without XCLIENT.
+                return learn(IntroductionSupport(xclient: false, xforward: support.xforward ?? false)) + send(request, now: now)
+            }
+            return send(.command(command), now: now, greeting: true)
         case .awaiting(let outstanding):
             deadline = nil
             state = .ready
             let delivered: [Action] = outstanding == .reset ? [] : [.deliver(reply)]
             guard outstanding != .quit else { state = .closed; return delivered }
-            return delivered + next(now: now)
+            var learned: [Action] = []
+            if outstanding == .relayedGreeting, settings.introduce, introducedAs == nil, reply.isPositiveCompletion {
+                // What the client's EHLO reply says the upstream offers now (it may change its mind).
+                var seen = IntroductionSupport(ehlo: reply)
+                if reply.lines.count == 1 { seen = support } // HELO: no capabilities in the reply
+                learned = learn(seen)
+            }
+            return learned + delivered + next(now: now)
         case .ready, .closed:
             // Unsolicited (a 421 before the upstream hangs up): the close that follows is what counts.
             return []
@@ -202,10 +252,32 @@ public struct UpstreamSession: Sendable {
 
     // MARK: Helpers
 
-    private mutating func send(_ request: Request, now: NIODeadline) -> [Action] {
+    private mutating func send(_ request: Request, now: NIODeadline, greeting: Bool = false, introduced: Bool = false) -> [Action] {
         switch request {
+        case .greet(let command, let introduction):
+            guard settings.introduce else { return send(.command(command), now: now, greeting: true) }
+            forwardAs = nil
+            if introducedAs == introduction.xclient { return send(.command(command), now: now, greeting: true) }
+            guard support.isKnown || introducedAs != nil else {
+                // Not known yet: Sluice's own EHLO first (the client's EHLO resets the upstream after it).
+                state = .awaiting(.probe(request))
+                arm(settings.timeouts.command, now)
+                return [.send(.ehlo(settings.hostname))]
+            }
+            if support.xclient == true {
+                state = .awaiting(.introduction(request))
+                arm(settings.timeouts.command, now)
+                return [.send(.xclient(introduction.xclient))]
+            }
+            if support.xforward == true { forwardAs = introduction.xforward }
+            return send(.command(command), now: now, greeting: true)
         case .command(let command):
-            state = .awaiting(command == .quit ? .quit : .relayed)
+            if case .mail = command, let forwardAs, !introduced {
+                state = .awaiting(.introduction(request))
+                arm(settings.timeouts.command, now)
+                return [.send(.xforward(forwardAs))]
+            }
+            state = .awaiting(command == .quit ? .quit : greeting ? .relayedGreeting : .relayed)
             arm(settings.timeouts.command, now)
             return [.send(command)]
         case .authResponse(let line):
@@ -221,6 +293,13 @@ public struct UpstreamSession: Sendable {
             arm(settings.timeouts.command, now)
             return [.send(.rset)]
         }
+    }
+
+    /// Records what the upstream offers; later connections hear of it only when it changed.
+    private mutating func learn(_ seen: IntroductionSupport) -> [Action] {
+        guard seen != support else { return [] }
+        support = seen
+        return [.learned(seen)]
     }
 
     private mutating func next(now: NIODeadline) -> [Action] {

@@ -22,6 +22,8 @@ public struct TestServer: Sendable {
         configuration.upstreamTimeouts.connect = 5
         configuration.upstreamTimeouts.command = 10
         configuration.upstreamTimeouts.endOfData = 10
+        // The upstream hears exactly what the client's session relays (XCLIENT tests turn this back on).
+        configuration.session.introduceClient = false
         configure(&configuration)
         let log = LogCapture()
         let logger = Logger(label: "sluice-test", factory: { _ in log.handler() })

@@ -8,7 +8,7 @@ private func parse(_ line: String) throws -> SMTPCommand { try CommandParser.par
         #expect(try parse("helo mx.example.com") == .helo("mx.example.com"))
         #expect(try parse("EHLO [127.0.0.1]") == .ehlo("[127.0.0.1]"))
         #expect(try parse("HELOX foo") == .unknown(verb: "HELOX"))
-        #expect(try parse("XCLIENT ADDR=1.2.3.4") == .unknown(verb: "XCLIENT"))
+        #expect(try parse("XFORWARD ADDR=1.2.3.4") == .unknown(verb: "XFORWARD"), "never taken from a client")
     }
 
     @Test func mailFromWithParameters() throws {

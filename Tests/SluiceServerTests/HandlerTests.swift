@@ -43,6 +43,7 @@ struct EmbeddedSession {
         var configuration = ServerConfiguration(listen: [], upstream: Endpoint(host: "192.0.2.25", port: 25), hostname: "sluice.test",
                                                 spoolDirectory: NSTemporaryDirectory())
         if !rules.isEmpty { try configuration.apply(rules: rules) }
+        configuration.session.introduceClient = false
         configure(&configuration)
         let pool = Self.pool
         let environment = SessionEnvironment(
