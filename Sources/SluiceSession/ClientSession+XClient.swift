@@ -28,7 +28,9 @@ extension ClientSession {
                 guard let ip = IPAddress(text) else { return error(.syntaxError("Bad ADDR syntax: \(value.prefix(64))")) }
                 next.address = "\(ip)"
                 next.ip = ip
-            case "NAME": next.name = value
+            case "NAME":
+                next.name = value
+                next.vouchedName = value
             case "PORT": next.port = value.flatMap { Int($0) }
             case "HELO": next.xclientHelo = value
             case "PROTO": next.xclientProto = value?.uppercased()

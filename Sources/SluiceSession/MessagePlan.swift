@@ -28,9 +28,10 @@ public struct MessagePlan: Hashable, Sendable {
     }
 
     /// The `Received:` header for this message, dated `date`. The reverse DNS name is left out until it
-    /// is forward-confirmed (an unverified PTR name is the client's claim, not a fact).
+    /// is forward-confirmed (an unverified PTR name is the client's claim, not a fact); a name that an
+    /// XCLIENT from a listed host gave is that host's word, and is written.
     public func trace(date: Date) -> TraceHeader {
-        TraceHeader(hostname: hostname, helo: greeting.name, clientAddress: client.address,
+        TraceHeader(hostname: hostname, helo: greeting.name, clientAddress: client.address, clientName: client.vouchedName,
                     sessionID: client.sessionID, esmtp: greeting.extended,
                     recipient: recipients.count == 1 ? recipients[0].description : nil, date: date, tls: client.tls)
     }

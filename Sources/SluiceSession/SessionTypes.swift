@@ -51,6 +51,8 @@ public struct ClientIdentity: Hashable, Sendable {
     /// What XCLIENT said beyond the address: the HELO name and protocol it reported, and where the
     /// client connected to (for the upstream's XCLIENT and the logs).
     public var xclientHelo: String?
+    /// The client's name as an XCLIENT from a listed host gave it (the trace header writes it).
+    public var vouchedName: String?
     public var xclientProto: String?
 
     public init(address: String, port: Int? = nil, sessionID: String = "") {

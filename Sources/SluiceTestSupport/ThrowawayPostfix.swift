@@ -13,7 +13,8 @@ public final class ThrowawayPostfix: Sendable {
     public let directory: String
     private let process: ChildProcess
 
-    public static func start() async throws -> ThrowawayPostfix {
+    /// `authorizeXCLIENT: false`: only XFORWARD is offered to 127.0.0.1.
+    public static func start(authorizeXCLIENT: Bool = true) async throws -> ThrowawayPostfix {
         guard ExternalTool.path(of: "postfix") != nil || FileManager.default.isExecutableFile(atPath: "/usr/sbin/postfix") else {
             throw ToolMissing(name: "postfix")
         }
@@ -65,7 +66,7 @@ public final class ThrowawayPostfix: Sendable {
             smtpd_data_restrictions =
             smtpd_helo_required = yes
             smtpd_helo_restrictions = check_helo_access static:{INFO helo-logged}
-            smtpd_authorized_xclient_hosts = 127.0.0.1
+            smtpd_authorized_xclient_hosts = \(authorizeXCLIENT ? "127.0.0.1" : "")
             smtpd_authorized_xforward_hosts = 127.0.0.1
             smtpd_client_connection_count_limit = 0
             smtpd_client_connection_rate_limit = 0
