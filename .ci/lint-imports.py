@@ -22,9 +22,9 @@ ALLOWED = {
     "SluiceStore": {"SluiceSMTP", "SluicePolicy", "CSQLite3", "CLibPQ", "NIOConcurrencyHelpers"},
     "SluiceTLS": {"COpenSSL", "NIOCore"},
     "SluiceServer": {"SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession", "SluiceStore", "SluiceTLS",
-                     "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Metrics", "NIOHTTP1", "Prometheus"},
+                     "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Metrics", "NIOHTTP1", "Prometheus", "ServiceLifecycle"},
     "sluice": {"SluiceServer", "SluiceConfig", "SluicePolicy", "SluiceSMTP", "SluiceStore", "SluiceSession", "SluiceTLS",
-               "ArgumentParser", "Logging"},
+               "ArgumentParser", "Logging", "NIOConcurrencyHelpers", "ServiceLifecycle", "UnixSignals"},
 }
 PURE_MODULES = ["SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession"]
 IMPORT = re.compile(r"^\s*(?:@testable\s+|@_implementationOnly\s+)?import\s+(?:struct\s+|class\s+|enum\s+)?([A-Za-z0-9_]+)", re.M)

@@ -9,9 +9,9 @@ import SluiceSMTP
 /// three fixed GET paths do not justify one). `/metrics` is the Prometheus text of the registry,
 /// `/healthz` says the process is up, `/readyz` runs the readiness checks and answers 200 or 503 with
 /// what failed.
-final class MetricsEndpoint: Sendable {
+public final class MetricsEndpoint: Sendable {
     /// What `/readyz` checks; an empty answer is ready, else each line names a failed check.
-    typealias Readiness = @Sendable () async -> [String]
+    public typealias Readiness = @Sendable () async -> [String]
 
     let channel: Channel
 
@@ -19,9 +19,11 @@ final class MetricsEndpoint: Sendable {
         self.channel = channel
     }
 
-    static func start(at endpoint: Endpoint, group: EventLoopGroup, registry: PrometheusCollectorRegistry,
-                      readiness: @escaping Readiness, logger: Logger) async throws -> MetricsEndpoint {
-        let bootstrap = ServerBootstrap(group: group)
+    /// Binds `endpoint` (on NIO's shared loops: the endpoint outlives the relay's own while it drains).
+    /// Throws `ServerError.cannotListen`.
+    public static func start(at endpoint: Endpoint, registry: PrometheusCollectorRegistry,
+                             readiness: @escaping Readiness, logger: Logger) async throws -> MetricsEndpoint {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -29,12 +31,20 @@ final class MetricsEndpoint: Sendable {
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry, readiness: readiness))
                 }
             }
-        return MetricsEndpoint(channel: try await bootstrap.bind(host: endpoint.host, port: endpoint.port).get())
+        let channel: Channel
+        do {
+            channel = try await bootstrap.bind(host: endpoint.host, port: endpoint.port).get()
+        } catch {
+            throw ServerError.cannotListen(endpoint, RelayServer.reason(error))
+        }
+        let address = channel.localAddress
+        logger.info("metrics on http://\(address?.ipAddress ?? endpoint.host):\(address?.port ?? endpoint.port)/metrics")
+        return MetricsEndpoint(channel: channel)
     }
 
-    var boundAddress: SocketAddress? { channel.localAddress }
+    public var boundAddress: SocketAddress? { channel.localAddress }
 
-    func close() async {
+    public func close() async {
         try? await channel.close()
     }
 }

@@ -19,8 +19,9 @@ struct Readiness: Sendable {
     var timeout: TimeAmount = .seconds(2)
 
     func check() async -> [String] {
+        // Stopping: nothing else is asked (the store and the loops are going away).
+        if stopping.withLockedValue({ $0 }) { return ["stopping"] }
         var failures: [String] = []
-        if stopping.withLockedValue({ $0 }) { failures.append("stopping") }
         if listeners.isEmpty { failures.append("no listener open") }
         do {
             let channel = try await ClientBootstrap(group: group).connectTimeout(timeout).connect(to: upstream).get()

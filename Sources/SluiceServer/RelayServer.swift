@@ -39,7 +39,9 @@ public final class RelayServer: Sendable {
     private let logger: Logger
     private let settings: NIOLockedValueBox<ServerConfiguration>
     private let metrics: ServerMetrics
-    private let metricsEndpoint: MetricsEndpoint?
+    /// The Prometheus registry behind `metrics listen` (nil: metrics are not collected).
+    public let metricsRegistry: PrometheusCollectorRegistry?
+    private let upstreamAddress: SocketAddress
     private let stopping: NIOLockedValueBox<Bool>
 
     /// Binds every listener and starts accepting. Throws `ServerError` when an address cannot be bound.
@@ -77,24 +79,10 @@ public final class RelayServer: Sendable {
             greylistStore: configuration.greylistStore, clock: configuration.clock, deadlineClock: configuration.deadlineClock)
         let listeners = ListenerSet(group: group, environment: environment, logger: logger)
         let stopping = NIOLockedValueBox(false)
-        var metricsEndpoint: MetricsEndpoint?
         do {
             for endpoint in configuration.listen { try await listeners.open(endpoint) }
-            if let endpoint = configuration.metricsListen, let prometheus {
-                let readiness = Readiness(listeners: listeners, stopping: stopping, upstream: upstreamAddress, group: group,
-                                          store: configuration.greylistStore, clock: configuration.clock)
-                do {
-                    metricsEndpoint = try await MetricsEndpoint.start(at: endpoint, group: group, registry: prometheus,
-                                                                      readiness: readiness.check, logger: logger)
-                } catch {
-                    throw ServerError.cannotListen(endpoint, Self.reason(error))
-                }
-                let address = metricsEndpoint?.boundAddress
-                logger.info("metrics on http://\(address?.ipAddress ?? endpoint.host):\(address?.port ?? endpoint.port)/metrics")
-            }
         } catch {
             await listeners.closeAll()
-            await metricsEndpoint?.close()
             try? await pool.shutdownGracefully()
             try? await lookupPool.shutdownGracefully()
             try? await group.shutdownGracefully()
@@ -102,7 +90,7 @@ public final class RelayServer: Sendable {
         }
         let server = RelayServer(configuration: configuration, group: group, pool: pool, lookupPool: lookupPool, listeners: listeners,
                                  registry: registry, logger: logger, settings: environment.settings, metrics: metrics,
-                                 metricsEndpoint: metricsEndpoint, stopping: stopping)
+                                 prometheus: prometheus, upstreamAddress: upstreamAddress, stopping: stopping)
         if let store = configuration.greylistStore {
             // Keys not retried in time and passed keys past expiry are removed every 10 minutes
             // (with PostgreSQL, by whichever node holds the advisory lock).
@@ -124,7 +112,8 @@ public final class RelayServer: Sendable {
 
     private init(configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool, lookupPool: NIOThreadPool,
                  listeners: ListenerSet, registry: SessionRegistry, logger: Logger, settings: NIOLockedValueBox<ServerConfiguration>,
-                 metrics: ServerMetrics, metricsEndpoint: MetricsEndpoint?, stopping: NIOLockedValueBox<Bool>) {
+                 metrics: ServerMetrics, prometheus: PrometheusCollectorRegistry?, upstreamAddress: SocketAddress,
+                 stopping: NIOLockedValueBox<Bool>) {
         self.settings = settings
         self.configuration = configuration
         self.group = group
@@ -134,7 +123,8 @@ public final class RelayServer: Sendable {
         self.registry = registry
         self.logger = logger
         self.metrics = metrics
-        self.metricsEndpoint = metricsEndpoint
+        self.metricsRegistry = prometheus
+        self.upstreamAddress = upstreamAddress
         self.stopping = stopping
     }
 
@@ -149,8 +139,11 @@ public final class RelayServer: Sendable {
 
     /// The addresses actually bound (port 0 resolved).
     public var boundAddresses: [SocketAddress] { listeners.boundAddresses }
-    /// Where /metrics is served (port 0 resolved), when it is.
-    public var metricsAddress: SocketAddress? { metricsEndpoint?.boundAddress }
+    /// What /readyz reports: empty when ready, else what failed.
+    public func readiness() async -> [String] {
+        await Readiness(listeners: listeners, stopping: stopping, upstream: upstreamAddress, group: MultiThreadedEventLoopGroup.singleton,
+                        store: configuration.greylistStore, clock: configuration.clock).check()
+    }
 
     /// Client reads start at 16 KiB (NIO's default is 2 KiB, grown read by read in every new
     /// session): a 10 KiB message arrives in one read. It is what an idle session holds.
@@ -202,7 +195,7 @@ public final class RelayServer: Sendable {
 
     /// Stops accepting, lets open sessions finish for `grace` seconds, then tells the rest
     /// `421 4.3.2` (a session waiting on the upstream gets its reply first) and stops.
-    public func shutdown(grace: Double? = nil) async {
+    public func shutdown(grace: Double? = nil, closingStore: Bool = true) async {
         let grace = grace ?? configuration.shutdownGrace
         stopping.withLockedValue { $0 = true }
         await listeners.closeAll()
@@ -225,8 +218,7 @@ public final class RelayServer: Sendable {
         try? await pool.shutdownGracefully()
         try? await lookupPool.shutdownGracefully()
         try? await group.shutdownGracefully()
-        await metricsEndpoint?.close()
-        await configuration.greylistStore?.close()
+        if closingStore { await configuration.greylistStore?.close() }
         logger.info("stopped")
     }
 

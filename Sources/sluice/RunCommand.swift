@@ -4,7 +4,10 @@ import Logging
 import SluiceConfig
 import SluiceServer
 import SluiceStore
+import NIOConcurrencyHelpers
+import ServiceLifecycle
 import SluiceSMTP
+import UnixSignals
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Start relaying.")
@@ -64,16 +67,31 @@ struct RunCommand: ParsableCommand {
         signal(SIGINT, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
+        // Trapped before anything listens: a SIGTERM or SIGHUP that comes as soon as the listening line
+        // is out is not lost (the sequences buffer what arrives before the group runs).
+        let terminations = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let server: RelayServer
         do {
             server = try await RelayServer.start(configuration: configuration, logger: logger)
         } catch let error as ServerError {
             throw CommandFailure(message: error.description)
         }
+        var metrics: MetricsEndpoint?
+        if let endpoint = configuration.metricsListen, let registry = server.metricsRegistry {
+            do {
+                metrics = try await MetricsEndpoint.start(at: endpoint, registry: registry, readiness: { await server.readiness() },
+                                                          logger: logger)
+            } catch {
+                await server.shutdown(grace: 0)
+                throw CommandFailure(message: "\(error)")
+            }
+        }
         if let pidFile {
             do {
                 try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
             } catch {
+                await metrics?.close()
                 await server.shutdown(grace: 0)
                 throw CommandFailure(message: "--pid-file \(pidFile): cannot write it (\(error.localizedDescription))")
             }
@@ -83,29 +101,30 @@ struct RunCommand: ParsableCommand {
             do {
                 try Privileges.drop(to: user)
             } catch {
+                await metrics?.close()
                 await server.shutdown(grace: 0)
                 throw error
             }
             logger.info("running as \(user) (uid \(getuid()))")
         }
-        for await number in SignalWaiter.signals() {
-            if number != SIGHUP { break }
-            // SIGHUP: load the configuration again; one with errors never replaces the running one.
-            do {
-                (configuration, warnings) = try compose(overrides, existingStore: configuration.greylistStore)
-                for warning in warnings { logger.warning("\(warning)") }
-                LogWriter.jsonLines.store(configuration.logFormat == .json, ordering: .relaxed)
-                try await server.reload(configuration)
-            } catch let error as ConfigurationError {
-                for diagnostic in error.diagnostics { logger.error("\(diagnostic)") }
-                logger.error("reload refused: the configuration has errors; the running one stays")
-                server.reloadRefused()
-            } catch {
-                logger.error("reload refused: \(error)")
-                server.reloadRefused()
-            }
+
+        // One ServiceGroup: stopped in reverse order on SIGTERM or SIGINT (the reloader, the relay as it
+        // drains, the metrics endpoint, the greylist store).
+        let reloader = ReloadService(signals: hangups, server: server, logger: logger) { [self, overrides] store in
+            try compose(overrides, existingStore: store)
         }
-        await server.shutdown()
+        reloader.current.withLockedValue { $0 = configuration }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let store = configuration.greylistStore { services.append(.init(service: GreylistStoreService(store: store), serviceName: "greylist-store")) }
+        if let metrics { services.append(.init(service: MetricsService(endpoint: metrics), serviceName: "metrics")) }
+        services.append(.init(service: RelayService(server: server), serviceName: "relay"))
+        services.append(.init(service: reloader, serviceName: "reloader"))
+        let trigger = GroupTrigger()
+        services.append(.init(service: ShutdownOnSignal(signals: terminations, trigger: trigger),
+                              successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        trigger.group.withLockedValue { $0 = group }
+        try await group.run()
         LogWriter.shared.flush()
     }
 
@@ -138,23 +157,6 @@ struct RunCommand: ParsableCommand {
             return (try ServerConfiguration.compose(file: file, overrides: overrides, existingStore: existingStore), file.warnings)
         } catch {
             throw CommandFailure(message: error.description)
-        }
-    }
-}
-
-/// SIGTERM, SIGINT and SIGHUP as an async sequence, without blocking a thread.
-enum SignalWaiter {
-    /// Kept for the life of the process (a released source stops delivering).
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-
-    static func signals() -> AsyncStream<Int32> {
-        AsyncStream<Int32> { continuation in
-            sources = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { continuation.yield(number) }
-                source.resume()
-                return source
-            }
         }
     }
 }

@@ -141,6 +141,31 @@ import Testing
         #expect(try await Self.get(metricsPort, "/healthz").0 == 200, "the process is still up")
     }
 
+    /// The services stop in order: while the relay drains after SIGTERM, the metrics endpoint still
+    /// answers, and /readyz says the server is stopping; then everything stops and the exit is 0.
+    @Test func whileTheRelayDrainsReadyzSaysStopping() async throws {
+        let upstream = try await ScriptedUpstream.start()
+        let directory = try TemporaryDirectory.make(prefix: "sluice-drain-ready")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/sluice.conf"
+        try "metrics listen 127.0.0.1:0\nacknowledge open-relay\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let sluice = try SluiceProcess.start(["run", "--config", config, "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
+                                              "--shutdown-grace", "20"])
+        let port = try #require(await sluice.listeningPort(), "\(sluice.stderr)")
+        let metricsPort = try #require(await Self.metricsPort(sluice), "\(sluice.stderr)")
+        let busy = try await RawClient.connect(port: port)
+        try await busy.send("EHLO c\r\n")
+        _ = await busy.waitForReplies(2)
+        sluice.signal(SIGTERM)
+        try await waitFor { sluice.stderr.contains("stopping:") }
+        #expect(try await Self.get(metricsPort, "/readyz") == (503, "not ready: stopping\n"))
+        #expect(try await Self.get(metricsPort, "/healthz").0 == 200)
+        try await busy.send("QUIT\r\n")
+        #expect(await busy.waitForClose(seconds: 10))
+        #expect(await sluice.waitForExit() == 0)
+        await upstream.stop()
+    }
+
     private func waitFor(_ condition: () -> Bool) async throws {
         let deadline = Date().addingTimeInterval(10)
         while !condition(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
