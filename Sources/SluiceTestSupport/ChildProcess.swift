@@ -13,8 +13,9 @@ public final class ChildProcess: Sendable {
     let stdoutFD: Int32
     let stderrFD: Int32
 
+    /// `environment`: variables added to (or replacing those of) this process's environment.
     public static func spawn(_ executable: String, _ arguments: [String], stdin: Data? = nil,
-                             captureStdout: Bool = true) throws -> ChildProcess {
+                             captureStdout: Bool = true, environment: [String: String] = [:]) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -41,7 +42,15 @@ public final class ChildProcess: Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            merged.merge(environment) { $1 }
+            envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        }
+        defer { envp.forEach { free($0) } }
+        let spawned = environment.isEmpty ? posix_spawn(&pid, executable, &actions, nil, argv, environ)
+            : posix_spawn(&pid, executable, &actions, nil, argv, envp)
         for fd in [out.write, err.write, input.read] where fd >= 0 { close(fd) }
         guard spawned == 0 else {
             for fd in [out.read, err.read, input.write] where fd >= 0 { close(fd) }

@@ -20,11 +20,11 @@ public final class SluiceProcess: Sendable {
     /// Starts `sluice ARGUMENTS`; with a `launcher` (`["/usr/bin/prlimit", "--nofile=64:64", "--"]`),
     /// through it.
     /// Tests run as root on CI: `sluice run` is told that is intended (`--allow-root`).
-    public static func start(_ arguments: [String], launcher: [String] = []) throws -> SluiceProcess {
+    public static func start(_ arguments: [String], launcher: [String] = [], environment: [String: String] = [:]) throws -> SluiceProcess {
         let arguments = arguments.first == "run" && getuid() == 0 && !arguments.contains("--allow-root") ? arguments + ["--allow-root"] : arguments
         let executable = launcher.first ?? binary
         let process = try ChildProcess.spawn(executable, launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [binary] + arguments,
-                                             captureStdout: false)
+                                             captureStdout: false, environment: environment)
         let text = NIOLockedValueBox("")
         ChildProcess.drain(process.stderrFD) { data in text.withLockedValue { $0 += String(decoding: data, as: UTF8.self) } }
         return SluiceProcess(process: process, stderrText: text)

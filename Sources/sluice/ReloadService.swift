@@ -32,6 +32,8 @@ struct ReloadService: Service {
     }
 
     private func reload() async {
+        SystemdNotifier.notify("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds)")
+        defer { SystemdNotifier.notify("READY=1") }
         do {
             let store = current.withLockedValue { $0?.greylistStore }
             let (configuration, warnings) = try compose(store)
@@ -59,6 +61,7 @@ struct ShutdownOnSignal: Service {
     func run() async throws {
         // The sequence ends once the shutdown reaches this service (the first one stopped).
         for await _ in signals.cancelOnGracefulShutdown() {
+            SystemdNotifier.notify("STOPPING=1")
             await trigger.group.withLockedValue { $0 }?.triggerGracefulShutdown()
         }
     }

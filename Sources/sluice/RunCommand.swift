@@ -124,6 +124,7 @@ struct RunCommand: ParsableCommand {
                               successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
         trigger.group.withLockedValue { $0 = group }
+        SystemdNotifier.notify("READY=1\nMAINPID=\(getpid())")
         try await group.run()
         LogWriter.shared.flush()
     }

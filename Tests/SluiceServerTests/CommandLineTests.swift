@@ -222,8 +222,60 @@ import Testing
     }
 }
 
-/// Running as a service: the pid file, and the systemd unit in contrib/.
+/// Running as a service: the pid file, systemd's notify protocol, and the systemd unit in contrib/.
 @Suite struct ServiceTests {
+    /// A datagram socket standing in for systemd's `$NOTIFY_SOCKET`.
+    final class NotifySocket: Sendable {
+        let fd: Int32
+        let path: String
+
+        init(path: String) throws {
+            self.path = path
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+        }
+
+        deinit { close(fd); unlink(path) }
+
+        /// The next datagram (nil after 10 s).
+        func next() async -> String? {
+            let fd = self.fd
+            return await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    let n = recv(fd, &buffer, buffer.count, 0)
+                    continuation.resume(returning: n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil)
+                }
+            }
+        }
+    }
+
+    @Test func systemdHearsReadyReloadingAndStopping() async throws {
+        let upstream = try await ScriptedUpstream.start()
+        let directory = try TemporaryDirectory.make(prefix: "sluice-notify")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let notify = try NotifySocket(path: directory + "/notify")
+        let sluice = try SluiceProcess.start(["run", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)", "--shutdown-grace", "0"],
+                                             environment: ["NOTIFY_SOCKET": notify.path])
+        #expect(await notify.next() == "READY=1\nMAINPID=\(sluice.process.pid)")
+        #expect(await sluice.listeningPort() != nil, "ready only once listening")
+        sluice.signal(SIGHUP)
+        #expect(await notify.next()?.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") == true)
+        #expect(await notify.next() == "READY=1")
+        sluice.signal(SIGTERM)
+        #expect(await notify.next() == "STOPPING=1")
+        #expect(await sluice.waitForExit() == 0)
+        await upstream.stop()
+    }
+
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func thePidFileHoldsTheProcessIdAndGoesAtExit() async throws {
