@@ -30,6 +30,7 @@ final class ListenerSet: Sendable {
     /// Binds `endpoint`. Throws `ServerError.cannotListen`.
     func open(_ endpoint: Endpoint) async throws {
         let environment = self.environment, logger = self.logger
+        let name = "\(endpoint)" // once per listener, not per connection
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -46,7 +47,7 @@ final class ListenerSet: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.syncOptions?.setOption(.recvAllocator, value: RelayServer.clientReadAllocator)
-                    let listener = environment.settings.withLockedValue { ListenerOptions(endpoint, in: $0) }
+                    let listener = environment.settings.withLockedValue { ListenerOptions(endpoint, name: name, in: $0) }
                     let eventLoop = channel.eventLoop
                     let makeSession: ProxyProtocolHandler.SessionFactory = { client in
                         let handler = SessionHandler(environment: environment, eventLoop: eventLoop, remoteAddress: client,
@@ -108,9 +109,9 @@ final class ListenerSet: Sendable {
 
 extension ListenerOptions {
     /// What the listen line for `endpoint` says in `configuration`.
-    init(_ endpoint: Endpoint, in configuration: ServerConfiguration) {
-        self.init(implicitTLS: configuration.implicitTLS.contains(endpoint),
-                  tlsRequired: configuration.tlsRequiredEverywhere || configuration.tlsRequiredOn.contains(endpoint),
-                  proxyFrom: configuration.proxyProtocol[endpoint], name: "\(endpoint)")
+    init(_ endpoint: Endpoint, name: String, in configuration: ServerConfiguration) {
+        self.init(implicitTLS: !configuration.implicitTLS.isEmpty && configuration.implicitTLS.contains(endpoint),
+                  tlsRequired: configuration.tlsRequiredEverywhere || (!configuration.tlsRequiredOn.isEmpty && configuration.tlsRequiredOn.contains(endpoint)),
+                  proxyFrom: configuration.proxyProtocol.isEmpty ? nil : configuration.proxyProtocol[endpoint], name: name)
     }
 }
