@@ -119,6 +119,11 @@ extension EHLOCapabilities {
         reply.lines.dropFirst().contains { hasKeyword($0, "XCLIENT") || $0.uppercased().hasPrefix("XCLIENT ") }
     }
 
+    /// The upstream's EHLO reply lists PIPELINING.
+    public static func offersPIPELINING(in reply: SMTPReply) -> Bool {
+        reply.lines.dropFirst().contains { hasKeyword($0, "PIPELINING") }
+    }
+
     /// The upstream's EHLO reply lists XFORWARD.
     public static func offersXFORWARD(in reply: SMTPReply) -> Bool {
         reply.lines.dropFirst().contains { hasKeyword($0, "XFORWARD") || $0.uppercased().hasPrefix("XFORWARD ") }

@@ -32,15 +32,26 @@ public struct ClientIntroduction: Hashable, Sendable {
 public struct IntroductionSupport: Hashable, Sendable {
     public var xclient: Bool?
     public var xforward: Bool?
+    /// The upstream offered XCLIENT but did not take it (smtp-sink answers 250, a server that lists
+    /// it for everyone refuses it): it stays off whatever later EHLO replies say.
+    public var xclientRefused: Bool
+    /// The upstream takes pipelined commands: XFORWARD goes in one write with its MAIL (as Postfix's
+    /// own client sends it), costing no round trip.
+    public var pipelining: Bool
 
-    public init(xclient: Bool? = nil, xforward: Bool? = nil) {
+    public init(xclient: Bool? = nil, xforward: Bool? = nil, xclientRefused: Bool = false, pipelining: Bool = false) {
         self.xclient = xclient
         self.xforward = xforward
+        self.xclientRefused = xclientRefused
+        self.pipelining = pipelining
     }
 
-    public init(ehlo reply: SMTPReply) {
-        xclient = EHLOCapabilities.offersXCLIENT(in: reply)
+    /// What an EHLO reply offers, given what is known (a refused XCLIENT stays refused).
+    public init(ehlo reply: SMTPReply, known: IntroductionSupport = IntroductionSupport()) {
+        xclientRefused = known.xclientRefused
+        xclient = EHLOCapabilities.offersXCLIENT(in: reply) && !known.xclientRefused
         xforward = EHLOCapabilities.offersXFORWARD(in: reply)
+        pipelining = EHLOCapabilities.offersPIPELINING(in: reply)
     }
 
     var isKnown: Bool { xclient == true || (xclient == false && xforward != nil) }

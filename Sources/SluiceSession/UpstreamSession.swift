@@ -83,6 +83,9 @@ public struct UpstreamSession: Sendable {
         indirect case probe(Request)
         /// Sluice's XCLIENT or XFORWARD (its reply is not relayed); then the request.
         indirect case introduction(Request)
+        /// Sluice's XFORWARD, pipelined with the MAIL already sent: its reply is not relayed, the
+        /// next one is the MAIL's.
+        case pipelinedIntroduction
     }
 
     enum State: Hashable, Sendable {
@@ -167,7 +170,8 @@ public struct UpstreamSession: Sendable {
         case .awaiting(.probe(let request)):
             deadline = nil
             state = .ready
-            let learned = learn(reply.isPositiveCompletion ? IntroductionSupport(ehlo: reply) : IntroductionSupport(xclient: false, xforward: false))
+            let learned = learn(reply.isPositiveCompletion ? IntroductionSupport(ehlo: reply, known: support)
+                                                           : IntroductionSupport(xclient: false, xforward: false, xclientRefused: support.xclientRefused))
             return learned + send(request, now: now)
         case .awaiting(.introduction(let request)):
             deadline = nil
@@ -179,9 +183,12 @@ public struct UpstreamSession: Sendable {
                 introducedAs = introduction.xclient
             } else if introducedAs == nil {
                 // Offered but refused (Sluice's address is not authorised): plan again without XCLIENT.
-                return learn(IntroductionSupport(xclient: false, xforward: support.xforward ?? false)) + send(request, now: now)
+                return learn(IntroductionSupport(xclient: false, xforward: support.xforward ?? false, xclientRefused: true)) + send(request, now: now)
             }
             return send(.command(command), now: now, greeting: true)
+        case .awaiting(.pipelinedIntroduction):
+            state = .awaiting(.relayed) // the MAIL's reply comes next, under the same deadline
+            return []
         case .awaiting(let outstanding):
             deadline = nil
             state = .ready
@@ -190,7 +197,7 @@ public struct UpstreamSession: Sendable {
             var learned: [Action] = []
             if outstanding == .relayedGreeting, settings.introduce, introducedAs == nil, reply.isPositiveCompletion {
                 // What the client's EHLO reply says the upstream offers now (it may change its mind).
-                var seen = IntroductionSupport(ehlo: reply)
+                var seen = IntroductionSupport(ehlo: reply, known: support)
                 if reply.lines.count == 1 { seen = support } // HELO: no capabilities in the reply
                 learned = learn(seen)
             }
@@ -273,8 +280,12 @@ public struct UpstreamSession: Sendable {
             return send(.command(command), now: now, greeting: true)
         case .command(let command):
             if case .mail = command, let forwardAs, !introduced {
-                state = .awaiting(.introduction(request))
                 arm(settings.timeouts.command, now)
+                if support.pipelining {
+                    state = .awaiting(.pipelinedIntroduction)
+                    return [.send(.xforward(forwardAs)), .send(command)]
+                }
+                state = .awaiting(.introduction(request))
                 return [.send(.xforward(forwardAs))]
             }
             state = .awaiting(command == .quit ? .quit : greeting ? .relayedGreeting : .relayed)

@@ -155,7 +155,14 @@ private func greetedSession(from address: String = "127.0.0.1", rules: String = 
         var session = upstream(IntroductionSupport(xclient: true, xforward: false))
         _ = session.relay(.greet(.ehlo("real.example"), introduction), now: t0)
         let refused = SMTPReply(code: 550, enhanced: "5.7.0", "Error: insufficient authorization")
-        #expect(session.received(refused, now: t0) == [.learned(IntroductionSupport(xclient: false, xforward: false)), .send(.ehlo("real.example"))])
+        #expect(session.received(refused, now: t0) == [.learned(IntroductionSupport(xclient: false, xforward: false, xclientRefused: true)),
+                                                       .send(.ehlo("real.example"))])
+        // smtp-sink lists XCLIENT to everyone and answers it 250: later EHLO replies do not turn it back on.
+        let reply = SMTPReply(code: 250, lines: ["mx", "XCLIENT NAME HELO", "XFORWARD NAME ADDR"])
+        #expect(session.received(reply, now: t0) == [.learned(IntroductionSupport(xclient: false, xforward: true, xclientRefused: true)), .deliver(reply)])
+        var next = upstream(IntroductionSupport(xclient: false, xforward: true, xclientRefused: true))
+        #expect(next.relay(.greet(.ehlo("real.example"), introduction), now: t0) == [.send(.ehlo("real.example"))])
+        #expect(next.received(reply, now: t0) == [.deliver(reply)], "nothing new learned")
     }
 
     @Test func xforwardOnlyGoesBeforeEachMail() {
@@ -168,6 +175,18 @@ private func greetedSession(from address: String = "127.0.0.1", rules: String = 
         #expect(attributes.contains(XClientAttribute("IDENT", "ABCDEFGHJKLM")) && attributes.contains(XClientAttribute("SOURCE", "REMOTE")))
         #expect(session.received(ok, now: t0) == [.send(mail)], "XFORWARD's 250 is not relayed")
         #expect(session.received(ok, now: t0) == [.deliver(ok)])
+    }
+
+    @Test func withPipeliningXforwardGoesInOneWriteWithItsMail() {
+        var session = upstream(IntroductionSupport(xclient: false, xforward: true, pipelining: true))
+        _ = session.relay(.greet(.ehlo("real.example"), introduction), now: t0)
+        _ = session.received(SMTPReply(code: 250, lines: ["mx", "PIPELINING", "XFORWARD NAME ADDR"]), now: t0)
+        let mail = SMTPCommand.mail(.null, ESMTPParameters())
+        let actions = session.relay(.command(mail), now: t0)
+        #expect(actions.count == 2 && actions.last == .send(mail), "\(actions)")
+        #expect(session.received(ok, now: t0) == [], "XFORWARD's 250 is absorbed")
+        let accepted = SMTPReply(code: 250, lines: ["2.1.0 Ok"])
+        #expect(session.received(accepted, now: t0) == [.deliver(accepted)])
     }
 
     @Test func offTurnsItOff() {
