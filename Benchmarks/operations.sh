@@ -51,7 +51,8 @@ flooded() { # RATE [LIMIT]: the flood's connections per second (0: as fast as th
     "$WORK/flood" "$FLOODED" "${2:-100000000}" 100 "$1" > "$WORK/flood.json" & local flood=$!
     sleep 0.5
     smtp_rate "$FLOODED" 10 "$MESSAGES"
-    kill -TERM "$flood"; wait "$flood" || true
+    kill -TERM "$flood" 2>/dev/null || true # a burst may be over already
+    wait "$flood" || true
     cat "$WORK/flood.json" >&2
 }
 # Paced: the 10,000 connections spread over the measured run (about 5 s), 2,000 a second.
@@ -64,16 +65,16 @@ interleave "no flood" "flood" quiet 'flooded 0 $FLOOD'
 ab_table "$OUT_DIR/operations.md" "Second client's rate while one client sends a burst of $FLOOD connections as fast as it can (same setup)" \
     "client 127.0.0.1" "no flood" "127.0.0.2 flooding" "flood/no flood"
 "$WORK/flood" "$FLOODED" "$FLOOD" 100 0 > "$WORK/flood-count.json"
-echo "a flood of $FLOOD connections alone: $(cat "$WORK/flood-count.json"); Sluice's log lines about it: $(grep -c 'limit connections-per-client' "$WORK/flood.log" || true)" | tee -a "$OUT_DIR/operations.md"
+echo "a flood of $FLOOD connections alone, as fast as the generator goes: $(cat "$WORK/flood-count.json")" | tee -a "$OUT_DIR/operations.md"
 
 # 3. Reload time: 10,000 list entries, 1,000 patterns.
 python3 - "$WORK/big.conf" <<'PY'
 import sys
 with open(sys.argv[1], "w") as f:
     f.write("acknowledge open-relay\n")
-    f.write("list bigdomains domain {\n" + ",\n".join("  d%05d.example" % i for i in range(5000)) + "\n}\n")
-    f.write("list bignets cidr {\n" + ",\n".join("  10.%d.%d.0/24" % (i // 256, i % 256) for i in range(5000)) + "\n}\n")
-    f.write("list bigpatterns pcre {\n" + ",\n".join("  /^spam%04d[a-z]+\\.(com|net)$/i" % i for i in range(1000)) + "\n}\n")
+    f.write("list bigdomains domain {\n" + ",\n".join("  d%05d.example" % i for i in range(5000)) + "\n  }\n")
+    f.write("list bignets cidr {\n" + ",\n".join("  10.%d.%d.0/24" % (i // 256, i % 256) for i in range(5000)) + "\n  }\n")
+    f.write("list bigpatterns pcre {\n" + ",\n".join("  /^spam%04d[a-z]+\\.(com|net)$/i" % i for i in range(1000)) + "\n  }\n")
     f.write("stage connect\n  reject client in bignets \"554 5.7.1 no\"\n")
     f.write("stage helo\n  reject helo in bigpatterns \"554 5.7.1 no\"\n")
     f.write("stage mail\n  reject sender.domain in bigdomains \"554 5.7.1 no\"\n")

@@ -58,6 +58,17 @@ import Testing
         #expect(configuration.limits.errors == 3)
     }
 
+    /// Inline pattern lists take the patterns whole: parentheses, commas and `#` inside a pattern are
+    /// the pattern's (they were split into symbols once, so `/a(b|c)/` was refused).
+    @Test func inlinePatternListsKeepParenthesesAndCommas() throws {
+        let text = "list one pcre { /^a(b|c)$/i, /x{2,3}#y/ }\nlist many pcre {\n  /^spam[0-9]+\\.(com|net)$/i,\n  /(?:z)/\n  }\n"
+        let configuration = try ConfigurationLoader.load(text: text, file: "c")
+        let one = try #require(configuration.lists["one"])
+        #expect(try one.contains("AC") && one.contains("xx#y") && !one.contains("ad"))
+        let many = try #require(configuration.lists["many"])
+        #expect(try many.contains("spam12.net") && many.contains("z") && !many.contains("spam.org"))
+    }
+
     @Test func includesAreRelativeGlobbedAndSorted() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-conf-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("rules"), withIntermediateDirectories: true)
