@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SluicePolicy", targets: ["SluicePolicy"]),
         .library(name: "SluiceConfig", targets: ["SluiceConfig"]),
         .library(name: "SluiceSession", targets: ["SluiceSession"]),
+        .library(name: "SluiceDNS", targets: ["SluiceDNS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -46,7 +47,7 @@ let package = Package(
         .target(name: "SluiceDNS", dependencies: ["CUnbound", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Layer 4: NIO glue.
         .target(name: "SluiceServer", dependencies: [
-            "SluiceSMTP", "SluiceSession", "SluiceConfig", "SluicePolicy", "SluiceStore", "SluiceTLS",
+            "SluiceSMTP", "SluiceSession", "SluiceConfig", "SluicePolicy", "SluiceStore", "SluiceTLS", "SluiceDNS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -105,7 +106,7 @@ let package = Package(
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP"]),
         .testTarget(name: "SluiceDNSTests", dependencies: ["SluiceDNS", "SluiceTestSupport"]),
         .testTarget(name: "SluiceServerTests", dependencies: [
-            "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceStore", "SluiceTLS", "SluiceSession",
+            "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceStore", "SluiceTLS", "SluiceSession", "SluiceDNS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -22,7 +22,7 @@ ALLOWED = {
     "SluiceStore": {"SluiceSMTP", "SluicePolicy", "CSQLite3", "CLibPQ", "NIOConcurrencyHelpers"},
     "SluiceTLS": {"COpenSSL", "NIOCore"},
     "SluiceDNS": {"CUnbound", "NIOConcurrencyHelpers"},
-    "SluiceServer": {"SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession", "SluiceStore", "SluiceTLS",
+    "SluiceServer": {"SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession", "SluiceStore", "SluiceTLS", "SluiceDNS",
                      "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Metrics", "NIOHTTP1", "Prometheus", "ServiceLifecycle"},
     "sluice": {"SluiceServer", "SluiceConfig", "SluicePolicy", "SluiceSMTP", "SluiceStore", "SluiceSession", "SluiceTLS",
                "ArgumentParser", "Logging", "NIOConcurrencyHelpers", "ServiceLifecycle", "UnixSignals"},

@@ -20,6 +20,7 @@ let fuzzTargets: [(String, [String])] = [
     ("FuzzConfiguration", ["SluiceConfig", "SluicePolicy"]),
     ("FuzzPattern", ["SluicePolicy"]),
     ("FuzzProxyHeader", ["SluiceSMTP"]),
+    ("FuzzRecordData", ["SluiceDNS"]),
 ]
 
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")

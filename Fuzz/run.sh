@@ -29,7 +29,7 @@ replay=0
 if [ "${1:-}" = "--crashes" ]; then replay=1; shift; fi
 
 all_targets=(FuzzCommandParser FuzzReplyParser FuzzLineFramer FuzzDataDecoder FuzzMessageHeader
-             FuzzAuthUser FuzzEHLOCapabilities FuzzConfiguration FuzzPattern FuzzProxyHeader)
+             FuzzAuthUser FuzzEHLOCapabilities FuzzConfiguration FuzzPattern FuzzProxyHeader FuzzRecordData)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
@@ -39,6 +39,7 @@ max_len() {
     FuzzCommandParser|FuzzAuthUser|FuzzPattern) echo 1024 ;;
     FuzzLineFramer|FuzzEHLOCapabilities) echo 4096 ;;
     FuzzProxyHeader) echo 1200 ;;
+    FuzzRecordData) echo 600 ;;
     *) echo 8192 ;;
   esac
 }

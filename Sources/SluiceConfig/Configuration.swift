@@ -31,6 +31,9 @@ public struct Configuration: Sendable {
     public var logFormat: LogFormat?
     /// `user NAME`: the account Sluice runs as once its listeners are bound.
     public var user: String?
+    /// `dns server HOST:PORT` (empty: /etc/resolv.conf) and `dns timeout` (per lookup).
+    public var dnsServers: [Endpoint] = []
+    public var dnsTimeout: Double?
     /// `xclient from LIST`: the hosts that may send XCLIENT.
     public var xclientFrom: [CIDR] = []
     /// `upstream … xclient on|off`: introduce the real client to an upstream that offers XCLIENT/XFORWARD.

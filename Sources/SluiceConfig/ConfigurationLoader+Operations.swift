@@ -22,6 +22,23 @@ extension ConfigurationLoader {
                 return error(arguments[1], "log format is 'text' or 'json', not '\(arguments[1].text)'")
             }
             configuration.logFormat = format
+        case "dns":
+            // `dns server HOST:PORT` (repeatable), `dns timeout DURATION`.
+            guard arguments.count == 2, ["server", "timeout"].contains(arguments[0].text) else {
+                return error(head, "write 'dns server HOST:PORT' or 'dns timeout DURATION'")
+            }
+            if arguments[0].text == "timeout" {
+                guard let seconds = Quantity.duration(arguments[1].text), seconds > 0 else {
+                    return error(arguments[1], "bad duration '\(arguments[1].text)' (use 5s, 1m)")
+                }
+                configuration.dnsTimeout = seconds
+            } else {
+                do {
+                    configuration.dnsServers.append(try Endpoint(parsing: arguments[1].text))
+                } catch {
+                    self.error(arguments[1], "\(error)")
+                }
+            }
         case "xclient":
             guard arguments.count == 2, arguments[0].text == "from" else {
                 return error(head, "write 'xclient from LIST' (a cidr list of the hosts that may send XCLIENT)")

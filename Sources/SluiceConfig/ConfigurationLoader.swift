@@ -7,7 +7,7 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "xclient"] + RuleParser.verbs
+                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "xclient", "dns"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
                                     "command-line-length", "memory-spool", "body-inspection", "tls-required",
                                     "command-time", "data-rate", "connections", "connections-per-client", "connection-rate",
@@ -209,7 +209,7 @@ public struct ConfigurationLoader {
             applyLimit(head, arguments)
         case "timeout":
             applyTimeout(head, arguments)
-        case "metrics", "log", "user", "xclient":
+        case "metrics", "log", "user", "xclient", "dns":
             applyOperations(head, arguments)
         default:
             if currentStage != nil {

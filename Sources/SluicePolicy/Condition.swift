@@ -28,7 +28,8 @@ public indirect enum Condition: Sendable {
         }
     }
 
-    /// Evaluates against `facts`; throws `Pattern.MatchLimitExceeded` only. A field with no value makes its test false (and `not` of it true).
+    /// Evaluates against `facts`; throws `Pattern.MatchLimitExceeded`, or `Facts.Unavailable` for a
+    /// field whose lookup failed. A field with no value makes its test false (and `not` of it true).
     public func holds(for facts: Facts) throws -> Bool {
         switch self {
         case .matches(.header(let name), let pattern):
@@ -39,6 +40,7 @@ public indirect enum Condition: Sendable {
         case .matches(.body, let pattern):
             return try facts.body.withUnsafeBytes { bytes in try pattern.matches(bytes) }
         case .matches(let field, let pattern):
+            try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             return try pattern.matches(text)
         case .inList(.header(let name), let list):
@@ -47,17 +49,21 @@ public indirect enum Condition: Sendable {
             }
             return false
         case .inList(let field, let list):
+            try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             return try list.contains(text)
         case .equals(.header(let name), let value):
             return facts.headers.contains { $0.key == name && $0.value == value }
         case .equals(let field, let value):
+            try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             switch field {
-            case .senderDomain, .rcptDomain, .helo, .clientName: return text.lowercased() == value.lowercased()
+            case .senderDomain, .rcptDomain, .helo, .clientName, .clientNameUnverified: return text.lowercased() == value.lowercased()
             default: return text == value
             }
         case .sameAs(let lhs, let rhs):
+            try facts.requireKnown(lhs)
+            try facts.requireKnown(rhs)
             guard let left = facts.text(of: lhs), let right = facts.text(of: rhs) else { return false }
             return left.lowercased() == right.lowercased()
         case .compare(let field, let comparison, let value):

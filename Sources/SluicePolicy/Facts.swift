@@ -23,6 +23,8 @@ public struct Facts: Hashable, Sendable {
         var client: IPAddress? = nil
         var clientText: String
         var clientName: String? = nil
+        var clientNameUnverified: String? = nil
+        var unavailable: Set<Field> = []
         var helo: String? = nil
         var sender: ReversePath? = nil
         var recipient: ForwardPath? = nil
@@ -42,6 +44,8 @@ public struct Facts: Hashable, Sendable {
         func copy() -> Storage {
             let copy = Storage(clientText: clientText, client: client)
             copy.clientName = clientName
+            copy.clientNameUnverified = clientNameUnverified
+            copy.unavailable = unavailable
             copy.helo = helo
             copy.sender = sender
             copy.recipient = recipient
@@ -84,6 +88,27 @@ public struct Facts: Hashable, Sendable {
         get { storage.clientName }
         set { unique().clientName = newValue }
     }
+    /// The raw PTR name (not forward-confirmed), once looked up.
+    public var clientNameUnverified: String? {
+        get { storage.clientNameUnverified }
+        set { unique().clientNameUnverified = newValue }
+    }
+    /// Fields whose lookup failed for now (DNS): a rule that reads one tempfails (`451 4.4.3`).
+    public var unavailable: Set<Field> {
+        get { storage.unavailable }
+        set { unique().unavailable = newValue }
+    }
+
+    /// A field whose lookup failed for now was read by a rule.
+    public struct Unavailable: Error, Hashable, Sendable {
+        public var field: Field
+    }
+
+    /// Throws when `field`'s lookup failed (the common case, nothing failed, is one check).
+    func requireKnown(_ field: Field) throws(Unavailable) {
+        if !storage.unavailable.isEmpty, storage.unavailable.contains(field) { throw Unavailable(field: field) }
+    }
+
     public var helo: String? {
         get { storage.helo }
         set { unique().helo = newValue }
@@ -139,7 +164,7 @@ public struct Facts: Hashable, Sendable {
     }
 
     public static func == (lhs: Facts, rhs: Facts) -> Bool {
-        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
+        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.clientNameUnverified == rhs.clientNameUnverified && lhs.unavailable == rhs.unavailable && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -163,6 +188,7 @@ public struct Facts: Hashable, Sendable {
         switch field {
         case .client: return clientText
         case .clientName: return clientName
+        case .clientNameUnverified: return clientNameUnverified
         case .helo: return helo
         case .sender:
             guard let sender else { return nil }

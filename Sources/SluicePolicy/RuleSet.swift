@@ -16,7 +16,9 @@ public struct RuleSet: Sendable {
     public init(rules: [Rule] = [], relayHygiene: Bool = true) {
         self.rules = Dictionary(grouping: rules, by: \.stage)
         self.relayHygiene = relayHygiene
-        self.usesClientName = rules.contains { $0.condition?.fields.contains(.clientName) ?? false }
+        self.usesClientName = rules.contains { rule in
+            rule.condition?.fields.contains { $0 == .clientName || $0 == .clientNameUnverified } ?? false
+        }
         self.stagesWithRules = rules.reduce(0) { $0 | 1 << $1.stage.ordinal }
     }
 
@@ -36,12 +38,16 @@ public struct RuleSet: Sendable {
         public var observed: [(Rule, Verdict)] = []
         /// A pattern hit its match limit: the stage tempfails and this is logged as a warning.
         public var limitExceeded: (Rule, String)?
+        /// A rule read a field whose lookup failed (it tempfailed).
+        public var unavailable: (Rule, Field)?
         /// Every rule considered, whether it matched (for `sluice explain`; kept only when tracing).
         public var trace: [(Rule, Bool)] = []
 
         public init() {}
     }
 
+    /// A rule depends on a DNS fact that could not be looked up (RFC 3463 4.4.3: directory server failure).
+    public static let lookupFailed = SMTPReply(code: 451, enhanced: "4.4.3", "Temporary DNS failure, try again later")
     public static let inspectionFailed =
         SMTPReply(code: 451, enhanced: "4.7.0", "Temporary failure in content inspection, try again later")
     public static let routingCharacters =
@@ -60,6 +66,12 @@ public struct RuleSet: Sendable {
             } catch {
                 if tracing { outcome.trace.append((rule, false)) }
                 if rule.observe { continue }
+                if let unavailable = error as? Facts.Unavailable {
+                    outcome.verdict = .tempfail(Self.lookupFailed)
+                    outcome.decidedBy = rule
+                    outcome.unavailable = (rule, unavailable.field)
+                    return outcome
+                }
                 outcome.verdict = .tempfail(Self.inspectionFailed)
                 outcome.decidedBy = rule
                 outcome.limitExceeded = (rule, (error as? Pattern.MatchLimitExceeded)?.pattern ?? "\(error)")

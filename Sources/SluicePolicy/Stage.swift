@@ -23,18 +23,18 @@ public enum Stage: String, Hashable, Sendable, CaseIterable, Comparable {
 
 /// What a rule condition can look at. Each field is known from a stage on.
 public enum Field: Hashable, Sendable, CustomStringConvertible {
-    case client, clientName, helo, sender, senderDomain, rcpt, rcptDomain, header(String), body, authUser, authDomain
+    case client, clientName, clientNameUnverified, helo, sender, senderDomain, rcpt, rcptDomain, header(String), body, authUser, authDomain
     case size, rcptCount
 
     public static let names: [String: Field] = [
-        "client": .client, "client.name": .clientName, "helo": .helo, "sender": .sender, "sender.domain": .senderDomain,
+        "client": .client, "client.name": .clientName, "client.name.unverified": .clientNameUnverified, "helo": .helo, "sender": .sender, "sender.domain": .senderDomain,
         "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "auth.domain": .authDomain, "size": .size, "rcpt.count": .rcptCount,
     ]
 
     /// The first stage at which the field has a value.
     public var firstStage: Stage {
         switch self {
-        case .client, .clientName: return .connect
+        case .client, .clientName, .clientNameUnverified: return .connect
         case .helo: return .helo
         case .sender, .senderDomain, .authUser, .authDomain, .size: return .mail
         case .rcpt, .rcptDomain, .rcptCount: return .rcpt

@@ -43,6 +43,8 @@ extension ServerConfiguration {
         session.allowPlaintextAuth = file.allowPlaintextAuth
         if let exempt = file.exempt { session.exempt = exempt }
         session.xclientFrom = file.xclientFrom
+        configuration.dnsServers = file.dnsServers.map { "\($0.host)@\($0.port)" }
+        if let timeout = file.dnsTimeout { configuration.dnsTimeout = timeout }
         session.introduceClient = file.upstreamXCLIENT
         configuration.session = session
         configuration.implicitTLS = file.implicitTLS

@@ -47,8 +47,8 @@ public struct Explainer {
         let store = try SQLiteGreylistStore(path: ":memory:")
         var pipeline = PolicyPipeline(ruleSet: file.ruleSet, greylist: file.greylist, store: store,
                                       headerWindow: file.limits.headerWindow, bodyInspection: file.limits.bodyInspection,
-                                      reverseDNS: { _ in nil }, reverseDNSTimeout: file.limits.reverseDNSTimeout,
-                                      pool: pool, lookupPool: pool, metrics: ServerMetrics(),
+                                      resolver: nil, reverseDNSTimeout: file.limits.reverseDNSTimeout,
+                                      pool: pool, metrics: ServerMetrics(),
                                       now: { Int64(Date().timeIntervalSince1970) })
         pipeline.tracing = true
         var drive = Drive(input: input, pipeline: pipeline, eventLoop: group.next(), file: file)

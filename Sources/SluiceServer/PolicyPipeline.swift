@@ -1,13 +1,15 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SluiceDNS
 import SluicePolicy
 import SluiceSMTP
 import SluiceSession
 import SluiceStore
 
 /// Every policy check a session's request goes through, in order: the facts that need the world
-/// (reverse DNS, at connect, when a rule looks at `client.name`), relay hygiene and the compiled rules
+/// (forward-confirmed reverse DNS through the resolver, at connect, when a rule looks at `client.name`), relay hygiene and the compiled rules
 /// (`PolicySteps`, on the event loop for the command stages, on the thread pool for the message), then
 /// the greylist store when a rule greylists (each key in turn, a timeout, `on-error`). A new check —
 /// DNS lists, SPF, a milter — is a new step here; the session only ever sees one decision.
@@ -18,11 +20,12 @@ struct PolicyPipeline: Sendable {
     /// Octets of the message the content rules see: the header window and the body window.
     let headerWindow: Int
     let bodyInspection: Int
-    let reverseDNS: @Sendable (SocketAddress) -> String?
+    /// The DNS (nil: names are not looked up, as in `sluice explain`).
+    let resolver: DNSResolver?
+    /// How long the client's names may take in all (`limit`'s reverse-DNS budget).
     let reverseDNSTimeout: Double
-    /// Disk and content work; blocking lookups.
+    /// Disk and content work.
     let pool: NIOThreadPool
-    let lookupPool: NIOThreadPool
     let metrics: ServerMetrics
     /// Seconds since 1970, for greylisting.
     let now: @Sendable () -> Int64
@@ -48,12 +51,18 @@ struct PolicyPipeline: Sendable {
     func evaluate(_ request: PolicyRequest, from makeOrigin: @autoclosure () -> Origin) -> Result {
         if request.point == .connect, ruleSet.usesClientName, request.facts.clientName == nil {
             let origin = makeOrigin()
-            return .pending(resolveName(request.facts.clientText, origin).flatMap { name in
+            return .pending(resolveNames(request.facts.client, origin).flatMap { names in
                 var request = request
-                request.facts.clientName = name
+                request.facts.clientName = names.verified
+                request.facts.clientNameUnverified = names.unverified
+                if names.failed {
+                    // Unknown for now: a rule that reads it tempfails (451 4.4.3), none passes or rejects on it.
+                    if names.unverified == nil { request.facts.unavailable.insert(.clientNameUnverified) }
+                    request.facts.unavailable.insert(.clientName)
+                }
                 return self.afterFacts(request, origin).map { decision in
                     var decision = decision
-                    decision.clientName = name
+                    decision.clientName = names.verified
                     return decision
                 }
             })
@@ -80,22 +89,20 @@ struct PolicyPipeline: Sendable {
         }
     }
 
-    /// The PTR name on the lookup pool (getnameinfo blocks); it counts only within the lookup budget.
-    private func resolveName(_ client: String, _ origin: Origin) -> EventLoopFuture<String?> {
-        guard let address = try? SocketAddress(ipAddress: client, port: 0) else { return origin.eventLoop.makeSucceededFuture(nil) }
-        let promise = origin.eventLoop.makePromise(of: String?.self)
-        let answered = NIOLoopBoundBox(false, eventLoop: origin.eventLoop)
+    /// The client's names through the resolver (off the loop), within the lookup budget: a budget that
+    /// runs out is a failure (the names are unknown), never an empty name.
+    private func resolveNames(_ client: IPAddress?, _ origin: Origin) -> EventLoopFuture<ClientNames> {
+        guard let client, let resolver else { return origin.eventLoop.makeSucceededFuture(.unknown) }
+        let promise = origin.eventLoop.makePromise(of: ClientNames.self)
+        let answered = NIOLockedValueBox(false)
         let deadline = origin.eventLoop.scheduleTask(in: .nanoseconds(Int64(reverseDNSTimeout * 1e9))) {
-            guard !answered.value else { return }
-            answered.value = true
-            promise.succeed(nil)
+            guard !answered.withLockedValue({ done in defer { done = true }; return done }) else { return }
+            promise.succeed(ClientNames(verified: nil, unverified: nil, failed: true))
         }
-        let resolve = reverseDNS
-        lookupPool.runIfActive(eventLoop: origin.eventLoop) { resolve(address) }.whenComplete { result in
+        ClientNameLookup.lookUp(client, resolver: resolver) { names in
+            guard !answered.withLockedValue({ done in defer { done = true }; return done }) else { return }
             deadline.cancel()
-            guard !answered.value else { return }
-            answered.value = true
-            promise.succeed((try? result.get()) ?? nil)
+            promise.succeed(names)
         }
         return promise.futureResult
     }

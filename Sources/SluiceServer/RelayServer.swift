@@ -4,6 +4,7 @@ import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SluiceDNS
 import Prometheus
 import SluiceSMTP
 import SluiceSession
@@ -33,7 +34,7 @@ public final class RelayServer: Sendable {
     public let configuration: ServerConfiguration
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
-    private let lookupPool: NIOThreadPool
+    private let resolver: DNSResolver
     private let listeners: ListenerSet
     private let registry: SessionRegistry
     private let logger: Logger
@@ -57,10 +58,15 @@ public final class RelayServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
-        // Blocking lookups (getnameinfo) wait on the network for seconds: a pool of their own, so two
-        // slow answers never hold up a spool write or a content scan.
-        let lookupPool = NIOThreadPool(numberOfThreads: 4)
-        lookupPool.start()
+        // The DNS: libunbound on a thread of its own, each lookup with its own deadline.
+        let resolver: DNSResolver
+        do {
+            resolver = try DNSResolver(configuration: DNSResolver.Configuration(servers: configuration.dnsServers, timeout: configuration.dnsTimeout,
+                                                                         systemHosts: configuration.dnsServers.isEmpty))
+        } catch {
+            try? await pool.shutdownGracefully()
+            throw ServerError.configuration("dns: \(error)")
+        }
         let registry = SessionRegistry()
         let settings = NIOLockedValueBox(configuration)
         let clocks = SessionClocks(group: group, clock: configuration.deadlineClock) {
@@ -75,7 +81,7 @@ public final class RelayServer: Sendable {
         let environment = SessionEnvironment(
             settings: settings,
             upstreamConnector: SocketUpstreamConnector(address: upstreamAddress),
-            pool: pool, lookupPool: lookupPool, registry: registry, limiter: ConnectionLimiter(), clocks: clocks, metrics: metrics, logger: logger,
+            pool: pool, resolver: resolver, registry: registry, limiter: ConnectionLimiter(), clocks: clocks, metrics: metrics, logger: logger,
             greylistStore: configuration.greylistStore, clock: configuration.clock, deadlineClock: configuration.deadlineClock)
         let listeners = ListenerSet(group: group, environment: environment, logger: logger)
         let stopping = NIOLockedValueBox(false)
@@ -84,11 +90,11 @@ public final class RelayServer: Sendable {
         } catch {
             await listeners.closeAll()
             try? await pool.shutdownGracefully()
-            try? await lookupPool.shutdownGracefully()
+            resolver.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
-        let server = RelayServer(configuration: configuration, group: group, pool: pool, lookupPool: lookupPool, listeners: listeners,
+        let server = RelayServer(configuration: configuration, group: group, pool: pool, resolver: resolver, listeners: listeners,
                                  registry: registry, logger: logger, settings: environment.settings, metrics: metrics,
                                  prometheus: prometheus, upstreamAddress: upstreamAddress, stopping: stopping)
         if let store = configuration.greylistStore {
@@ -110,7 +116,7 @@ public final class RelayServer: Sendable {
         return server
     }
 
-    private init(configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool, lookupPool: NIOThreadPool,
+    private init(configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool, resolver: DNSResolver,
                  listeners: ListenerSet, registry: SessionRegistry, logger: Logger, settings: NIOLockedValueBox<ServerConfiguration>,
                  metrics: ServerMetrics, prometheus: PrometheusCollectorRegistry?, upstreamAddress: SocketAddress,
                  stopping: NIOLockedValueBox<Bool>) {
@@ -118,7 +124,7 @@ public final class RelayServer: Sendable {
         self.configuration = configuration
         self.group = group
         self.pool = pool
-        self.lookupPool = lookupPool
+        self.resolver = resolver
         self.listeners = listeners
         self.registry = registry
         self.logger = logger
@@ -216,7 +222,8 @@ public final class RelayServer: Sendable {
         // The pools first: work still running there (a slow reverse lookup, a spool file being closed)
         // completes its future on an event loop, which must still be there to take it.
         try? await pool.shutdownGracefully()
-        try? await lookupPool.shutdownGracefully()
+        // The resolver's completions hop to the loops: it stops first.
+        resolver.shutdown()
         try? await group.shutdownGracefully()
         if closingStore { await configuration.greylistStore?.close() }
         logger.info("stopped")

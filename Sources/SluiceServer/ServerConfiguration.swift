@@ -35,7 +35,10 @@ public struct ServerConfiguration: Sendable {
     /// The monotonic time of every timeout (client, upstream); tests move a manual one.
     public var deadlineClock: DeadlineClock = .system
     /// The PTR name of a client (blocking; runs on the lookup pool). Tests put a slow one here.
-    public var reverseDNS: @Sendable (SocketAddress) -> String? = { ReverseDNS.name(of: $0) }
+    /// `dns server HOST:PORT` (as libunbound's `ADDR@PORT`); empty: /etc/resolv.conf (and /etc/hosts).
+    public var dnsServers: [String] = []
+    /// `dns timeout DURATION`: each lookup's deadline.
+    public var dnsTimeout: Double = 5
     /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.
     public var shutdownGrace: Double = 30
     /// `metrics listen ADDR`: Prometheus text on /metrics, and /healthz and /readyz (nil: not served).

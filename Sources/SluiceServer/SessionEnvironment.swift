@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SluiceDNS
 import SluiceSession
 import SluiceStore
 
@@ -13,8 +14,8 @@ struct SessionEnvironment: Sendable {
     let upstreamConnector: any UpstreamConnector
     /// Disk (spool) and content rules.
     let pool: NIOThreadPool
-    /// Blocking lookups (reverse DNS), which can wait seconds each.
-    let lookupPool: NIOThreadPool
+    /// The DNS, off the event loops.
+    let resolver: DNSResolver?
     let registry: SessionRegistry
     /// Admission before the dialogue: connections in all and per client, connection rate.
     let limiter: ConnectionLimiter
@@ -36,7 +37,7 @@ struct SessionEnvironment: Sendable {
     func pipeline(_ configuration: ServerConfiguration) -> PolicyPipeline {
         PolicyPipeline(ruleSet: configuration.ruleSet, greylist: configuration.greylist, store: greylistStore,
                        headerWindow: configuration.limits.headerWindow, bodyInspection: configuration.limits.bodyInspection,
-                       reverseDNS: configuration.reverseDNS, reverseDNSTimeout: configuration.limits.reverseDNSTimeout,
-                       pool: pool, lookupPool: lookupPool, metrics: metrics, now: clock)
+                       resolver: resolver, reverseDNSTimeout: configuration.limits.reverseDNSTimeout,
+                       pool: pool, metrics: metrics, now: clock)
     }
 }

@@ -107,7 +107,10 @@ public enum PolicySteps {
         for (location, text) in outcome.logs {
             notes.append(PolicyNote(kind: .log, stage: stage, rule: location, verdict: "log", text: text))
         }
-        if let (rule, pattern) = outcome.limitExceeded {
+        if let (rule, field) = outcome.unavailable {
+            notes.append(PolicyNote(kind: .decision, stage: stage, rule: rule.location, verdict: "defer",
+                                    text: "\(field) could not be looked up: defer \"\(RuleSet.lookupFailed)\""))
+        } else if let (rule, pattern) = outcome.limitExceeded {
             notes.append(PolicyNote(kind: .limitExceeded, stage: stage, rule: rule.location, verdict: "defer",
                                     text: "pattern \(pattern) hit its match limit: tempfail"))
         } else if outcome.verdict != .proceed {

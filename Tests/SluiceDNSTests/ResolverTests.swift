@@ -18,9 +18,9 @@ import Testing
 
         """
 
-    private func withResolver(timeout: Double = 2, _ body: (Resolver, TestDNSServer) async throws -> Void) async throws {
+    private func withResolver(timeout: Double = 2, _ body: (DNSResolver, TestDNSServer) async throws -> Void) async throws {
         let server = try await TestDNSServer.start(zone: Self.zone)
-        let resolver = try Resolver(configuration: .init(servers: [server.forwarder], timeout: timeout))
+        let resolver = try DNSResolver(configuration: .init(servers: [server.forwarder], timeout: timeout))
         try await body(resolver, server)
         resolver.shutdown()
         server.stop()

@@ -47,7 +47,7 @@ struct EmbeddedSession {
         configure(&configuration)
         let pool = Self.pool
         let environment = SessionEnvironment(
-            settings: NIOLockedValueBox(configuration), upstreamConnector: upstreams, pool: pool, lookupPool: pool, registry: registry, limiter: ConnectionLimiter(),
+            settings: NIOLockedValueBox(configuration), upstreamConnector: upstreams, pool: pool, resolver: nil, registry: registry, limiter: ConnectionLimiter(),
             clocks: SessionClocks(group: loop, clock: clock, interval: { .seconds(1) }), metrics: ServerMetrics(),
             logger: Logger(label: "test"), greylistStore: nil, clock: { 1_700_000_000 }, deadlineClock: clock)
         let address = try SocketAddress(ipAddress: "192.0.2.7", port: 40000)

@@ -8,7 +8,7 @@ import NIOConcurrencyHelpers
 /// lookup's own deadline with `ub_cancel` (a dead server takes libunbound about 17 s to give up on).
 /// Answers are cached by libunbound for their TTL, NXDOMAIN too. Completions run on the resolver's
 /// thread: the caller hops to its own event loop.
-public final class Resolver: @unchecked Sendable {
+public final class DNSResolver: @unchecked Sendable {
     public struct Configuration: Sendable, Hashable {
         /// `dns server 127.0.0.1:5353`: forward every query there (`ADDR@PORT` for libunbound); empty:
         /// the servers of /etc/resolv.conf.
@@ -17,10 +17,13 @@ public final class Resolver: @unchecked Sendable {
         public var timeout: Double = 5
         /// DNSSEC validation (off unless configured: it needs a trust anchor).
         public var validate = false
+        /// Answer from /etc/hosts first (as getnameinfo does: 127.0.0.1 is localhost).
+        public var systemHosts = false
 
-        public init(servers: [String] = [], timeout: Double = 5) {
+        public init(servers: [String] = [], timeout: Double = 5, systemHosts: Bool = false) {
             self.servers = servers
             self.timeout = timeout
+            self.systemHosts = systemHosts
         }
     }
 
@@ -71,6 +74,7 @@ public final class Resolver: @unchecked Sendable {
             if code != 0 { ub_ctx_delete(context); throw .libunbound(call, code) }
         }
         try check("ub_ctx_async", ub_ctx_async(context, 1))
+        if configuration.systemHosts { _ = ub_ctx_hosts(context, "/etc/hosts") }
         if configuration.servers.isEmpty {
             try check("ub_ctx_resolvconf", ub_ctx_resolvconf(context, "/etc/resolv.conf"))
         } else {
@@ -83,7 +87,8 @@ public final class Resolver: @unchecked Sendable {
         // Zones last (adding one finalizes the settings): libunbound answers test. and the TEST-NET
         // reverse zones itself unless told not to (`local-zone:` through ub_ctx_set_option silently
         // does not).
-        for zone in ["test.", "invalid.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+        // (127.0.0.1 stays localhost: libunbound's localhost data answers it whatever.)
+        for zone in ["test.", "invalid.", "8.b.d.0.1.0.0.2.ip6.arpa.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
                      "10.in-addr.arpa.", "127.in-addr.arpa.", "localhost.", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."] {
             _ = ub_ctx_zone_add(context, zone, "nodefault")
         }
@@ -107,13 +112,13 @@ public final class Resolver: @unchecked Sendable {
         let number = Self.nextNumber.withLockedValue { value -> Int in value += 1; return value }
         pending.withLockedValue { $0[number] = entry }
         counters.withLockedValue { $0.lookups += 1 }
-        Resolver.registry.withLockedValue { $0[number] = Weak(self) }
+        DNSResolver.registry.withLockedValue { $0[number] = Weak(self) }
         var id: Int32 = 0
         let code = ub_resolve_async(context, name, type.rawValue, 1, UnsafeMutableRawPointer(bitPattern: number), { data, error, result in
-            Resolver.delivered(number: Int(bitPattern: data), error: error, result: result)
+            DNSResolver.delivered(number: Int(bitPattern: data), error: error, result: result)
         }, &id)
         if code != 0 {
-            Resolver.registry.withLockedValue { $0[number] = nil }
+            DNSResolver.registry.withLockedValue { $0[number] = nil }
             if let entry = take(number) { entry.completion(.failed(String(cString: ub_strerror(code)))) }
             return
         }
@@ -180,7 +185,7 @@ public final class Resolver: @unchecked Sendable {
         }
         for (number, entry, asyncID) in late {
             _ = ub_cancel(context, asyncID)
-            Resolver.registry.withLockedValue { $0[number] = nil }
+            DNSResolver.registry.withLockedValue { $0[number] = nil }
             counters.withLockedValue { $0.timeouts += 1 }
             entry.completion(.timedOut)
         }
@@ -191,7 +196,7 @@ public final class Resolver: @unchecked Sendable {
     }
 
     /// Which resolver a callback's number belongs to (the C callback carries only the number).
-    private struct Weak { weak var resolver: Resolver?; init(_ resolver: Resolver) { self.resolver = resolver } }
+    private struct Weak { weak var resolver: DNSResolver?; init(_ resolver: DNSResolver) { self.resolver = resolver } }
     private static let registry = NIOLockedValueBox<[Int: Weak]>([:])
 
     private static func delivered(number: Int, error: Int32, result: UnsafeMutablePointer<ub_result>?) {
