@@ -283,7 +283,11 @@ public struct ConfigurationLoader {
             if let rule = parser.parse(file: file, text: text) { rules.append(rule) }
             diagnostics += parser.diagnostics
         }
-        configuration.ruleSet = RuleSet(rules: rules, relayHygiene: relayHygiene)
+        let dnsLists = configuration.lists.values.compactMap { list -> DNSList? in
+            if case .dnsbl(let dnsList) = list.items { return dnsList }
+            return nil
+        }
+        configuration.ruleSet = RuleSet(rules: rules, relayHygiene: relayHygiene, definedDNSLists: dnsLists)
         guard !diagnostics.contains(where: { $0.severity == .error }) else { return }
         for stage in Stage.allCases {
             var shadowedBy: Rule?

@@ -16,7 +16,27 @@ struct ListParser {
             return nil
         }
         var items: [(String, SourceLocation)] = []
-        let rest = Array(tokens.dropFirst(3))
+        var rest = Array(tokens.dropFirst(3))
+        var dnsList: DNSList?
+        if kind == .dnsbl {
+            // `list NAME dnsbl "ZONE" [weight N] [{ CODE, FROM-TO, ... }]`
+            guard case .string(let zone)? = rest.first?.kind, !zone.isEmpty, !zone.contains(" ") else {
+                error(tokens[2], "write 'list \(name) dnsbl \"zone.example\" [weight N] [{ 127.0.0.2, 127.0.0.4-127.0.0.7 }]'")
+                return nil
+            }
+            rest.removeFirst()
+            var weight = 1
+            if rest.first?.word == "weight" {
+                guard rest.count >= 2, let value = Int(rest[1].text), value >= 0 else {
+                    error(rest[0], "'weight' needs a whole number")
+                    return nil
+                }
+                weight = value
+                rest.removeFirst(2)
+            }
+            dnsList = DNSList(name: name, zone: zone, weight: weight)
+            if rest.isEmpty { return NamedList(name: name, items: .dnsbl(dnsList!)) }
+        }
         if rest.first?.kind == .symbol("{") {
             guard rest.last?.kind == .symbol("}") else {
                 error(rest[0], "list '\(name)' has no closing '}'")
@@ -52,6 +72,17 @@ struct ListParser {
             error(tokens[2], "list '\(name)' needs '{ items }' or 'file \"path\"' after its type")
             return nil
         }
+        if var dnsList {
+            for (item, location) in items {
+                let ends = item.split(separator: "-", maxSplits: 1).map { IPAddress(String($0)) }
+                guard ends.count >= 1, case .v4(let from)? = ends[0], case .v4(let to)? = ends.last ?? nil, from <= to else {
+                    diagnostics.append(Diagnostic(.error, at: location, "'\(item)' is not an answer code (write 127.0.0.2, or a range 127.0.0.4-127.0.0.7)"))
+                    continue
+                }
+                dnsList.codes.append(from...to)
+            }
+            return NamedList(name: name, items: .dnsbl(dnsList))
+        }
         return compile(name: name, kind: kind, items: items, diagnostics: &diagnostics)
     }
 
@@ -62,6 +93,8 @@ struct ListParser {
             failed = true
         }
         switch kind {
+        case .dnsbl:
+            return nil // parsed in `parse` (it has a zone and a weight)
         case .cidr:
             var networks: [CIDR] = []
             for (item, location) in items {

@@ -49,6 +49,7 @@ public indirect enum Condition: Sendable {
             }
             return false
         case .inList(let field, let list):
+            if case .dnsbl(let dnsList) = list.items { return try field == .client && facts.listed(in: dnsList) }
             try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             return try list.contains(text)
@@ -67,6 +68,7 @@ public indirect enum Condition: Sendable {
             guard let left = facts.text(of: lhs), let right = facts.text(of: rhs) else { return false }
             return left.lowercased() == right.lowercased()
         case .compare(let field, let comparison, let value):
+            try facts.requireKnown(field)
             guard let number = facts.number(of: field) else { return false }
             return comparison.holds(number, value)
         case .tls: return facts.tls

@@ -25,6 +25,8 @@ public struct Facts: Hashable, Sendable {
         var clientName: String? = nil
         var clientNameUnverified: String? = nil
         var unavailable: Set<Field> = []
+        var dnsLists: [String: DNSListResult] = [:]
+        var dnsblScore: Int? = nil
         var helo: String? = nil
         var sender: ReversePath? = nil
         var recipient: ForwardPath? = nil
@@ -46,6 +48,8 @@ public struct Facts: Hashable, Sendable {
             copy.clientName = clientName
             copy.clientNameUnverified = clientNameUnverified
             copy.unavailable = unavailable
+            copy.dnsLists = dnsLists
+            copy.dnsblScore = dnsblScore
             copy.helo = helo
             copy.sender = sender
             copy.recipient = recipient
@@ -99,14 +103,34 @@ public struct Facts: Hashable, Sendable {
         set { unique().unavailable = newValue }
     }
 
-    /// A field whose lookup failed for now was read by a rule.
+    /// What each DNS list said about the client (by list name), once looked up.
+    public var dnsLists: [String: DNSListResult] {
+        get { storage.dnsLists }
+        set { unique().dnsLists = newValue }
+    }
+    /// The weights of the DNS lists that list the client, summed (`dnsbl.score`).
+    public var dnsblScore: Int? {
+        get { storage.dnsblScore }
+        set { unique().dnsblScore = newValue }
+    }
+
+    /// A fact whose lookup failed for now was read by a rule (`client.name`, `client in zen`).
     public struct Unavailable: Error, Hashable, Sendable {
-        public var field: Field
+        public var what: String
     }
 
     /// Throws when `field`'s lookup failed (the common case, nothing failed, is one check).
     func requireKnown(_ field: Field) throws(Unavailable) {
-        if !storage.unavailable.isEmpty, storage.unavailable.contains(field) { throw Unavailable(field: field) }
+        if !storage.unavailable.isEmpty, storage.unavailable.contains(field) { throw Unavailable(what: field.description) }
+    }
+
+    /// Whether the DNS list says the client is listed; throws when its lookup failed.
+    func listed(in list: DNSList) throws(Unavailable) -> Bool {
+        switch storage.dnsLists[list.name] {
+        case .listed?: return true
+        case .notListed?, nil: return false
+        case .failed?: throw Unavailable(what: "client in \(list.name)")
+        }
     }
 
     public var helo: String? {
@@ -164,7 +188,7 @@ public struct Facts: Hashable, Sendable {
     }
 
     public static func == (lhs: Facts, rhs: Facts) -> Bool {
-        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.clientNameUnverified == rhs.clientNameUnverified && lhs.unavailable == rhs.unavailable && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
+        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.clientNameUnverified == rhs.clientNameUnverified && lhs.unavailable == rhs.unavailable && lhs.dnsLists == rhs.dnsLists && lhs.dnsblScore == rhs.dnsblScore && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -207,6 +231,7 @@ public struct Facts: Hashable, Sendable {
             return Normalize.domain(String(authUser[authUser.index(after: at)...]))
         case .header, .body: return nil
         case .size: return size.map(String.init)
+        case .dnsblScore: return dnsblScore.map(String.init)
         case .rcptCount: return String(recipientCount)
         }
     }
@@ -215,6 +240,7 @@ public struct Facts: Hashable, Sendable {
         switch field {
         case .size: return size
         case .rcptCount: return recipientCount
+        case .dnsblScore: return dnsblScore
         default: return nil
         }
     }

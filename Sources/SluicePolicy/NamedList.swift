@@ -1,7 +1,7 @@
 /// A named list, compiled at load: `list trusted cidr { 127.0.0.0/8, ::1/128 }`.
 public struct NamedList: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case cidr, domain, address, pcre
+        case cidr, domain, address, pcre, dnsbl
     }
 
     public enum Items: Sendable {
@@ -11,6 +11,8 @@ public struct NamedList: Sendable {
         /// Lower-cased addresses; an entry `@example.com` matches every address at that domain.
         case address(exact: Set<String>, domains: Set<String>)
         case pcre([Pattern])
+        /// Looked up in the DNS at connect: its answer is a fact (`client in zen`).
+        case dnsbl(DNSList)
     }
 
     public let name: String
@@ -27,6 +29,7 @@ public struct NamedList: Sendable {
         case .domain: return .domain
         case .address: return .address
         case .pcre: return .pcre
+        case .dnsbl: return .dnsbl
         }
     }
 
@@ -47,6 +50,8 @@ public struct NamedList: Sendable {
         case .pcre(let patterns):
             for pattern in patterns where try pattern.matches(value) { return true }
             return false
+        case .dnsbl:
+            return false // a fact of the session, read by the condition
         }
     }
 }

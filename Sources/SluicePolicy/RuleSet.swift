@@ -9,13 +9,24 @@ public struct RuleSet: Sendable {
     /// Whether any rule looks at `client.name` (only then is the reverse DNS lookup made). Worked out
     /// once here: every session asks.
     public let usesClientName: Bool
+    /// The DNS lists the rules read, each once (looked up at connect, all at the same time).
+    public let dnsLists: [DNSList]
 
     /// One bit per stage that has rules (asked for every command: no hashing on the hot path).
     private let stagesWithRules: UInt16
 
-    public init(rules: [Rule] = [], relayHygiene: Bool = true) {
+    /// `definedDNSLists`: every dnsbl list of the configuration (a rule on `dnsbl.score` needs them all).
+    public init(rules: [Rule] = [], relayHygiene: Bool = true, definedDNSLists: [DNSList] = []) {
         self.rules = Dictionary(grouping: rules, by: \.stage)
         self.relayHygiene = relayHygiene
+        var seen = Set<String>(), lists: [DNSList] = []
+        for rule in rules {
+            for list in rule.condition?.dnsLists ?? [] where seen.insert(list.name).inserted { lists.append(list) }
+        }
+        if rules.contains(where: { $0.condition?.fields.contains(.dnsblScore) ?? false }) {
+            for list in definedDNSLists.sorted(by: { $0.name < $1.name }) where seen.insert(list.name).inserted { lists.append(list) }
+        }
+        self.dnsLists = lists
         self.usesClientName = rules.contains { rule in
             rule.condition?.fields.contains { $0 == .clientName || $0 == .clientNameUnverified } ?? false
         }
@@ -39,7 +50,7 @@ public struct RuleSet: Sendable {
         /// A pattern hit its match limit: the stage tempfails and this is logged as a warning.
         public var limitExceeded: (Rule, String)?
         /// A rule read a field whose lookup failed (it tempfailed).
-        public var unavailable: (Rule, Field)?
+        public var unavailable: (Rule, String)?
         /// Every rule considered, whether it matched (for `sluice explain`; kept only when tracing).
         public var trace: [(Rule, Bool)] = []
 
@@ -69,7 +80,7 @@ public struct RuleSet: Sendable {
                 if let unavailable = error as? Facts.Unavailable {
                     outcome.verdict = .tempfail(Self.lookupFailed)
                     outcome.decidedBy = rule
-                    outcome.unavailable = (rule, unavailable.field)
+                    outcome.unavailable = (rule, unavailable.what)
                     return outcome
                 }
                 outcome.verdict = .tempfail(Self.inspectionFailed)

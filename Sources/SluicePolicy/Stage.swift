@@ -24,17 +24,17 @@ public enum Stage: String, Hashable, Sendable, CaseIterable, Comparable {
 /// What a rule condition can look at. Each field is known from a stage on.
 public enum Field: Hashable, Sendable, CustomStringConvertible {
     case client, clientName, clientNameUnverified, helo, sender, senderDomain, rcpt, rcptDomain, header(String), body, authUser, authDomain
-    case size, rcptCount
+    case size, rcptCount, dnsblScore
 
     public static let names: [String: Field] = [
         "client": .client, "client.name": .clientName, "client.name.unverified": .clientNameUnverified, "helo": .helo, "sender": .sender, "sender.domain": .senderDomain,
-        "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "auth.domain": .authDomain, "size": .size, "rcpt.count": .rcptCount,
+        "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "auth.domain": .authDomain, "size": .size, "rcpt.count": .rcptCount, "dnsbl.score": .dnsblScore,
     ]
 
     /// The first stage at which the field has a value.
     public var firstStage: Stage {
         switch self {
-        case .client, .clientName, .clientNameUnverified: return .connect
+        case .client, .clientName, .clientNameUnverified, .dnsblScore: return .connect
         case .helo: return .helo
         case .sender, .senderDomain, .authUser, .authDomain, .size: return .mail
         case .rcpt, .rcptDomain, .rcptCount: return .rcpt
@@ -53,7 +53,7 @@ public enum Field: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var isNumeric: Bool { self == .size || self == .rcptCount }
+    public var isNumeric: Bool { self == .size || self == .rcptCount || self == .dnsblScore }
 
     public var description: String {
         switch self {

@@ -49,10 +49,22 @@ struct PolicyPipeline: Sendable {
 
     /// `origin` is built only when a step has to wait.
     func evaluate(_ request: PolicyRequest, from makeOrigin: @autoclosure () -> Origin) -> Result {
-        if request.point == .connect, ruleSet.usesClientName, request.facts.clientName == nil {
+        if request.point == .connect, ruleSet.usesClientName || !ruleSet.dnsLists.isEmpty, request.facts.clientName == nil,
+           request.facts.dnsLists.isEmpty {
             let origin = makeOrigin()
-            return .pending(resolveNames(request.facts.client, origin).flatMap { names in
+            let names = ruleSet.usesClientName ? resolveNames(request.facts.client, origin) : origin.eventLoop.makeSucceededFuture(.unknown)
+            let lists = DNSListLookup.lookUp(ruleSet.dnsLists, client: request.facts.client, resolver: resolver,
+                                             budget: reverseDNSTimeout, on: origin.eventLoop)
+            return .pending(names.and(lists).flatMap { names, lists in
                 var request = request
+                if !lists.isEmpty {
+                    request.facts.dnsLists = lists
+                    if lists.values.contains(.failed) {
+                        request.facts.unavailable.insert(.dnsblScore)
+                    } else {
+                        request.facts.dnsblScore = self.ruleSet.dnsLists.reduce(0) { $0 + (lists[$1.name] == .listed ? $1.weight : 0) }
+                    }
+                }
                 request.facts.clientName = names.verified
                 request.facts.clientNameUnverified = names.unverified
                 if names.failed {

@@ -45,9 +45,19 @@ class QuietLogger(DNSLogger):
     def __init__(self): super().__init__(log="-request,-reply,-truncated,-error,-recv,-send,-data")
     def log_error(self, handler, e): pass
 
-udp = DNSServer(Resolver(), port=port, address="127.0.0.1", logger=QuietLogger())
-port = udp.server.server_address[1]
-tcp = DNSServer(Resolver(), port=port, address="127.0.0.1", tcp=True, logger=QuietLogger())
+# UDP on a port the OS picks, then TCP on the same number: that one may be taken (a TCP port is not a
+# UDP port), so try again with another.
+for attempt in range(50):
+    udp = DNSServer(Resolver(), port=port, address="127.0.0.1", logger=QuietLogger())
+    chosen = udp.server.server_address[1]
+    try:
+        tcp = DNSServer(Resolver(), port=chosen, address="127.0.0.1", tcp=True, logger=QuietLogger())
+        break
+    except OSError:
+        udp.server.server_close()
+        if port != 0:
+            raise
+port = chosen
 udp.start_thread(); tcp.start_thread()
 print("PORT %d" % port, flush=True)
 while True:

@@ -1,0 +1,52 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import SluiceDNS
+import SluicePolicy
+
+/// The DNS lists the rules read, all asked at once at connect, within the same budget as the client's
+/// names: an answer in the list's codes is a hit, NXDOMAIN a miss; SERVFAIL, no answer in time or a
+/// 127.255.255.x code is a failure (a rule that reads it defers).
+enum DNSListLookup {
+    static func lookUp(_ lists: [DNSList], client: IPAddress?, resolver: DNSResolver?, budget: Double,
+                       on eventLoop: EventLoop) -> EventLoopFuture<[String: DNSListResult]> {
+        guard !lists.isEmpty else { return eventLoop.makeSucceededFuture([:]) }
+        guard let client, let resolver else {
+            // No address to look up (an XCLIENT [UNAVAILABLE]) or no resolver (`sluice explain`): unknown.
+            return eventLoop.makeSucceededFuture(Dictionary(uniqueKeysWithValues: lists.map { ($0.name, .failed) }))
+        }
+        let promise = eventLoop.makePromise(of: [String: DNSListResult].self)
+        let results = NIOLockedValueBox<[String: DNSListResult]?>([:])
+        let deadline = eventLoop.scheduleTask(in: .nanoseconds(Int64(budget * 1e9))) {
+            // What has not answered by now is a failure.
+            guard let partial = results.withLockedValue({ all in defer { all = nil }; return all }) else { return }
+            var complete = partial
+            for list in lists where complete[list.name] == nil { complete[list.name] = .failed }
+            promise.succeed(complete)
+        }
+        for list in lists {
+            resolver.lookup(list.queryName(for: client), .a) { answer in
+                let result: DNSListResult
+                switch answer {
+                case .answer(let records, _):
+                    result = list.result(answers: records.compactMap { record in
+                        record.count == 4 ? record.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : nil
+                    })
+                case .nxdomain, .noData: result = .notListed
+                case .serverFailure, .timedOut, .failed: result = .failed
+                }
+                let complete = results.withLockedValue { all -> [String: DNSListResult]? in
+                    guard all != nil else { return nil }
+                    all![list.name] = result
+                    guard all!.count == lists.count else { return nil }
+                    defer { all = nil }
+                    return all
+                }
+                if let complete {
+                    deadline.cancel()
+                    promise.succeed(complete)
+                }
+            }
+        }
+        return promise.futureResult
+    }
+}
