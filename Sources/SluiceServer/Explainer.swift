@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SluiceConfig
+import SluiceDNS
 import SluicePolicy
 import SluiceSMTP
 import SluiceSession
@@ -45,9 +46,17 @@ public struct Explainer {
             try? group.syncShutdownGracefully()
         }
         let store = try SQLiteGreylistStore(path: ":memory:")
+        // The DNS facts are looked up for real (the configuration's `dns server`, else resolv.conf),
+        // only when a rule needs one.
+        var resolver: DNSResolver?
+        if file.ruleSet.usesClientName || !file.ruleSet.dnsLists.isEmpty {
+            resolver = try? DNSResolver(configuration: .init(servers: file.dnsServers.map { "\($0.host)@\($0.port)" },
+                                                             timeout: file.dnsTimeout ?? 5, systemHosts: file.dnsServers.isEmpty))
+        }
+        defer { resolver?.shutdown() }
         var pipeline = PolicyPipeline(ruleSet: file.ruleSet, greylist: file.greylist, store: store,
                                       headerWindow: file.limits.headerWindow, bodyInspection: file.limits.bodyInspection,
-                                      resolver: nil, reverseDNSTimeout: file.limits.reverseDNSTimeout,
+                                      resolver: resolver, reverseDNSTimeout: file.limits.reverseDNSTimeout,
                                       pool: pool, metrics: ServerMetrics(),
                                       now: { Int64(Date().timeIntervalSince1970) })
         pipeline.tracing = true
