@@ -10,8 +10,10 @@ enum DNSListLookup {
     static func lookUp(_ lists: [DNSList], client: IPAddress?, resolver: DNSResolver?, budget: Double,
                        on eventLoop: EventLoop) -> EventLoopFuture<[String: DNSListResult]> {
         guard !lists.isEmpty else { return eventLoop.makeSucceededFuture([:]) }
-        guard let client, let resolver else {
-            // No address to look up (an XCLIENT [UNAVAILABLE]) or no resolver (`sluice explain`): unknown.
+        // No resolver (`sluice explain` without `dns server`): not looked up, no fact.
+        guard let resolver else { return eventLoop.makeSucceededFuture([:]) }
+        guard let client else {
+            // No address to look up (an XCLIENT ADDR=[UNAVAILABLE]): unknown.
             return eventLoop.makeSucceededFuture(Dictionary(uniqueKeysWithValues: lists.map { ($0.name, .failed) }))
         }
         let promise = eventLoop.makePromise(of: [String: DNSListResult].self)

@@ -46,12 +46,13 @@ public struct Explainer {
             try? group.syncShutdownGracefully()
         }
         let store = try SQLiteGreylistStore(path: ":memory:")
-        // The DNS facts are looked up for real (the configuration's `dns server`, else resolv.conf),
-        // only when a rule needs one.
+        // The DNS facts are looked up for real when the configuration names its `dns server` and a rule
+        // needs one; without it they stay unknown (a rule on them does not match), so explaining a
+        // configuration never depends on the machine's resolver.
         var resolver: DNSResolver?
-        if file.ruleSet.usesClientName || !file.ruleSet.dnsLists.isEmpty {
+        if !file.dnsServers.isEmpty, file.ruleSet.usesClientName || !file.ruleSet.dnsLists.isEmpty {
             resolver = try? DNSResolver(configuration: .init(servers: file.dnsServers.map { "\($0.host)@\($0.port)" },
-                                                             timeout: file.dnsTimeout ?? 5, systemHosts: file.dnsServers.isEmpty))
+                                                             timeout: file.dnsTimeout ?? 5))
         }
         defer { resolver?.shutdown() }
         var pipeline = PolicyPipeline(ruleSet: file.ruleSet, greylist: file.greylist, store: store,
