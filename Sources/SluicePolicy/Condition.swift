@@ -49,7 +49,10 @@ public indirect enum Condition: Sendable {
             }
             return false
         case .inList(let field, let list):
-            if case .dnsbl(let dnsList) = list.items { return try field == .client && facts.listed(in: dnsList) }
+            if case .dnsbl(let dnsList) = list.items {
+                guard field == .client || field == .helo || field == .senderDomain else { return false }
+                return try facts.listed(in: dnsList, for: field)
+            }
             try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             return try list.contains(text)

@@ -31,6 +31,16 @@ public struct DNSList: Hashable, Sendable {
         }
     }
 
+    /// `example.com.dbl.example`: a right-hand-side (domain) list's query for `domain`.
+    public func queryName(forDomain domain: String) -> String {
+        "\(domain).\(zone)"
+    }
+
+    /// The key of a list's answer in the facts: the list's name for the client, `NAME@FIELD` for a domain.
+    public func key(for field: Field) -> String {
+        field == .client ? name : "\(name)@\(field)"
+    }
+
     /// What the A records of the query name say (nil: the name does not exist, so not listed).
     public func result(answers: [UInt32]) -> DNSListResult {
         if answers.contains(where: { $0 >> 8 == 0x7FFFFF }) { return .failed } // 127.255.255.x
@@ -49,14 +59,19 @@ public enum DNSListResult: Hashable, Sendable {
 }
 
 extension Condition {
-    /// The DNS lists the condition reads (`client in zen`).
+    /// The DNS lists the condition reads for the client (`client in zen`).
     public var dnsLists: [DNSList] {
+        domainLists.filter { $0.0 == .client }.map(\.1)
+    }
+
+    /// Every DNS list the condition reads, with the field it looks up (`client`, `helo`, `sender.domain`).
+    public var domainLists: [(Field, DNSList)] {
         switch self {
-        case .inList(_, let list):
-            if case .dnsbl(let dnsList) = list.items { return [dnsList] }
+        case .inList(let field, let list):
+            if case .dnsbl(let dnsList) = list.items { return [(field, dnsList)] }
             return []
-        case .not(let inner): return inner.dnsLists
-        case .and(let lhs, let rhs), .or(let lhs, let rhs): return lhs.dnsLists + rhs.dnsLists
+        case .not(let inner): return inner.domainLists
+        case .and(let lhs, let rhs), .or(let lhs, let rhs): return lhs.domainLists + rhs.domainLists
         default: return []
         }
     }

@@ -125,11 +125,11 @@ public struct Facts: Hashable, Sendable {
     }
 
     /// Whether the DNS list says the client is listed; throws when its lookup failed.
-    func listed(in list: DNSList) throws(Unavailable) -> Bool {
-        switch storage.dnsLists[list.name] {
+    func listed(in list: DNSList, for field: Field = .client) throws(Unavailable) -> Bool {
+        switch storage.dnsLists[list.key(for: field)] {
         case .listed?: return true
         case .notListed?, nil: return false
-        case .failed?: throw Unavailable(what: "client in \(list.name)")
+        case .failed?: throw Unavailable(what: "\(field) in \(list.name)")
         }
     }
 

@@ -11,6 +11,8 @@ public struct RuleSet: Sendable {
     public let usesClientName: Bool
     /// The DNS lists the rules read, each once (looked up at connect, all at the same time).
     public let dnsLists: [DNSList]
+    /// The right-hand-side lists the rules read, by the field looked up (`helo`, `sender.domain`).
+    public let domainLists: [Field: [DNSList]]
 
     /// One bit per stage that has rules (asked for every command: no hashing on the hot path).
     private let stagesWithRules: UInt16
@@ -27,6 +29,13 @@ public struct RuleSet: Sendable {
             for list in definedDNSLists.sorted(by: { $0.name < $1.name }) where seen.insert(list.name).inserted { lists.append(list) }
         }
         self.dnsLists = lists
+        var domainLists: [Field: [DNSList]] = [:]
+        for rule in rules {
+            for (field, list) in rule.condition?.domainLists ?? [] where field == .helo || field == .senderDomain {
+                if !(domainLists[field] ?? []).contains(list) { domainLists[field, default: []].append(list) }
+            }
+        }
+        self.domainLists = domainLists
         self.usesClientName = rules.contains { rule in
             rule.condition?.fields.contains { $0 == .clientName || $0 == .clientNameUnverified } ?? false
         }

@@ -7,6 +7,14 @@ import SluicePolicy
 /// names: an answer in the list's codes is a hit, NXDOMAIN a miss; SERVFAIL, no answer in time or a
 /// 127.255.255.x code is a failure (a rule that reads it defers).
 enum DNSListLookup {
+    /// Right-hand-side lists: `domain` under each list's zone; the answers keyed `NAME@FIELD`.
+    static func lookUp(_ lists: [DNSList], domain: String, field: Field, resolver: DNSResolver?, budget: Double,
+                       on eventLoop: EventLoop) -> EventLoopFuture<[String: DNSListResult]> {
+        guard let resolver, !lists.isEmpty else { return eventLoop.makeSucceededFuture([:]) }
+        return collect(lists.map { ($0, $0.key(for: field), $0.queryName(forDomain: domain)) }, resolver: resolver,
+                       budget: budget, on: eventLoop)
+    }
+
     static func lookUp(_ lists: [DNSList], client: IPAddress?, resolver: DNSResolver?, budget: Double,
                        on eventLoop: EventLoop) -> EventLoopFuture<[String: DNSListResult]> {
         guard !lists.isEmpty else { return eventLoop.makeSucceededFuture([:]) }
@@ -16,17 +24,24 @@ enum DNSListLookup {
             // No address to look up (an XCLIENT ADDR=[UNAVAILABLE]): unknown.
             return eventLoop.makeSucceededFuture(Dictionary(uniqueKeysWithValues: lists.map { ($0.name, .failed) }))
         }
+        return collect(lists.map { ($0, $0.key(for: .client), $0.queryName(for: client)) }, resolver: resolver,
+                       budget: budget, on: eventLoop)
+    }
+
+    /// Asks every (list, key, query name) at once; what has not answered within `budget` is a failure.
+    private static func collect(_ queries: [(DNSList, String, String)], resolver: DNSResolver, budget: Double,
+                                on eventLoop: EventLoop) -> EventLoopFuture<[String: DNSListResult]> {
         let promise = eventLoop.makePromise(of: [String: DNSListResult].self)
         let results = NIOLockedValueBox<[String: DNSListResult]?>([:])
         let deadline = eventLoop.scheduleTask(in: .nanoseconds(Int64(budget * 1e9))) {
             // What has not answered by now is a failure.
             guard let partial = results.withLockedValue({ all in defer { all = nil }; return all }) else { return }
             var complete = partial
-            for list in lists where complete[list.name] == nil { complete[list.name] = .failed }
+            for (_, key, _) in queries where complete[key] == nil { complete[key] = .failed }
             promise.succeed(complete)
         }
-        for list in lists {
-            resolver.lookup(list.queryName(for: client), .a) { answer in
+        for (list, key, name) in queries {
+            resolver.lookup(name, .a) { answer in
                 let result: DNSListResult
                 switch answer {
                 case .answer(let records, _):
@@ -38,8 +53,8 @@ enum DNSListLookup {
                 }
                 let complete = results.withLockedValue { all -> [String: DNSListResult]? in
                     guard all != nil else { return nil }
-                    all![list.name] = result
-                    guard all!.count == lists.count else { return nil }
+                    all![key] = result
+                    guard all!.count == queries.count else { return nil }
                     defer { all = nil }
                     return all
                 }

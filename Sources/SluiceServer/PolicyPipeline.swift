@@ -79,11 +79,38 @@ struct PolicyPipeline: Sendable {
                 }
             })
         }
+        if let (field, domain) = domainLookup(request), let lists = ruleSet.domainLists[field] {
+            let origin = makeOrigin()
+            return .pending(DNSListLookup.lookUp(lists, domain: domain, field: field, resolver: resolver, budget: reverseDNSTimeout,
+                                                 on: origin.eventLoop).flatMap { answers in
+                var request = request
+                request.facts.dnsLists.merge(answers) { $1 }
+                return self.afterFacts(request, origin)
+            })
+        }
         if request.point == .message {
             guard ruleSet.hasContentRules else { return .decided(.proceed) }
             return .pending(inspect(request, makeOrigin()))
         }
         return rulesAndStore(request, makeOrigin)
+    }
+
+    /// The domain a right-hand-side list looks up at this point: the HELO name at helo (not an address
+    /// literal), the sender's domain at mail (not for the null sender).
+    private func domainLookup(_ request: PolicyRequest) -> (Field, String)? {
+        guard !ruleSet.domainLists.isEmpty else { return nil }
+        switch request.point {
+        case .helo:
+            guard let helo = request.facts.helo, !helo.hasPrefix("["), IPAddress(helo) == nil, helo.contains(".") else { return nil }
+            return (.helo, Normalize.domain(helo))
+        case .mail:
+            guard let mailbox = request.facts.sender?.mailbox else { return nil }
+            let domain = Normalize.domain(mailbox.domain)
+            guard !domain.isEmpty else { return nil }
+            return (.senderDomain, domain)
+        default:
+            return nil
+        }
     }
 
     /// The rules and, when they greylist, the store: for a request whose facts are complete.

@@ -43,6 +43,9 @@ import Testing
         1.0.0.127.busy.example.test. 300 IN A 127.255.255.254
         1.0.0.127.extra.example.test. 300 IN A 127.0.0.3
         ;; servfail broken.example.test
+        spammer.example.dbl.example.test. 300 IN A 127.0.1.2
+        bad-helo.example.dbl.example.test. 300 IN A 127.0.1.2
+        ;; servfail failing.example.dbl.example.test
 
         """
 
@@ -53,6 +56,41 @@ import Testing
         }) { _, sluice in
             let client = try await RawClient.connect(port: sluice.port)
             return await client.waitForReplies(1).first ?? ""
+        }
+    }
+
+    /// Right-hand-side lists: the sender's domain at mail, the HELO name at helo.
+    @Test func domainListsForTheSenderAndTheHelo() async throws {
+        let dns = try await TestDNSServer.start(zone: Self.zone)
+        defer { dns.stop() }
+        let rules = """
+            list dbl dnsbl "dbl.example.test" { 127.0.1.2 }
+            stage helo
+              reject helo in dbl "550 5.7.1 HELO listed"
+            stage mail
+              reject sender.domain in dbl "550 5.7.1 Sender domain listed"
+
+            """
+        try await withRelay(configure: { configuration in
+            do { try configuration.apply(rules: rules) } catch { Issue.record("\(error)") }
+            configuration.dnsServers = [dns.forwarder]
+        }) { upstream, sluice in
+            func replies(_ helo: String, _ sender: String) async throws -> [String] {
+                let client = try await RawClient.connect(port: sluice.port)
+                try await client.send("EHLO \(helo)\r\nMAIL FROM:<\(sender)>\r\nQUIT\r\n")
+                _ = await client.waitForClose(seconds: 10)
+                return client.replies
+            }
+            let badHelo = try await replies("bad-helo.example", "a@fine.example")
+            #expect(badHelo.map { String($0.prefix(3)) } == ["220", "550", "503", "221"] && badHelo[1] == "550 5.7.1 HELO listed", "\(badHelo)")
+            let badSender = try await replies("fine.example", "a@spammer.example")
+            #expect(badSender.map { String($0.prefix(3)) } == ["220", "250", "550", "221"] && badSender[2] == "550 5.7.1 Sender domain listed")
+            #expect(try await replies("fine.example", "a@fine.example").map { String($0.prefix(3)) } == ["220", "250", "250", "221"])
+            let failing = try await replies("fine.example", "a@failing.example")
+            #expect(failing.count == 4 && failing[2].hasPrefix("451 4.4.3"), "\(failing)")
+            #expect(try await replies("[127.0.0.1]", "a@fine.example").map { String($0.prefix(3)) } == ["220", "250", "250", "221"],
+                    "an address literal is not looked up")
+            #expect(upstream.commands.filter { $0.hasPrefix("MAIL") }.count == 2, "refused commands never reach the upstream")
         }
     }
 
