@@ -18,17 +18,7 @@ public struct DNSList: Hashable, Sendable {
 
     /// `2.0.0.127.zen.example`, or 32 nibbles then the zone for IPv6.
     public func queryName(for ip: IPAddress) -> String {
-        switch ip {
-        case .v4(let value):
-            return "\(value & 255).\(value >> 8 & 255).\(value >> 16 & 255).\(value >> 24).\(zone)"
-        case .v6(let high, let low):
-            let digits = Array("0123456789abcdef")
-            var nibbles: [String] = []
-            for word in [low, high] {
-                for shift in stride(from: 0, to: 64, by: 4) { nibbles.append(String(digits[Int(word >> UInt64(shift) & 15)])) }
-            }
-            return nibbles.joined(separator: ".") + "." + zone
-        }
+        ip.reversedLabels + "." + zone
     }
 
     /// `example.com.dbl.example`: a right-hand-side (domain) list's query for `domain`.
@@ -48,6 +38,24 @@ public struct DNSList: Hashable, Sendable {
             codes.isEmpty ? answer >> 24 == 127 : codes.contains { $0.contains(answer) }
         }
         return hit ? .listed : .notListed
+    }
+}
+
+extension IPAddress {
+    /// The address as DNS labels, least significant first: `4.3.2.1` for 1.2.3.4, the 32 nibbles of an
+    /// IPv6 address. Under `in-addr.arpa`/`ip6.arpa` it is the PTR name; under a list's zone, its query.
+    public var reversedLabels: String {
+        switch self {
+        case .v4(let value):
+            return "\(value & 255).\(value >> 8 & 255).\(value >> 16 & 255).\(value >> 24)"
+        case .v6(let high, let low):
+            let digits = Array("0123456789abcdef")
+            var nibbles: [String] = []
+            for word in [low, high] {
+                for shift in stride(from: 0, to: 64, by: 4) { nibbles.append(String(digits[Int(word >> UInt64(shift) & 15)])) }
+            }
+            return nibbles.joined(separator: ".")
+        }
     }
 }
 

@@ -21,17 +21,8 @@ enum ClientNameLookup {
 
     /// `4.3.2.1.in-addr.arpa`, or the 32 nibbles of an IPv6 address under `ip6.arpa`.
     static func reverseName(_ ip: IPAddress) -> String {
-        switch ip {
-        case .v4(let value):
-            return "\(value & 255).\(value >> 8 & 255).\(value >> 16 & 255).\(value >> 24).in-addr.arpa"
-        case .v6(let high, let low):
-            let digits = Array("0123456789abcdef")
-            var nibbles: [Character] = []
-            for word in [low, high] {
-                for shift in stride(from: 0, to: 64, by: 4) { nibbles.append(digits[Int(word >> UInt64(shift) & 15)]) }
-            }
-            return nibbles.map(String.init).joined(separator: ".") + ".ip6.arpa"
-        }
+        if case .v4 = ip { return ip.reversedLabels + ".in-addr.arpa" }
+        return ip.reversedLabels + ".ip6.arpa"
     }
 
     /// Looks `ip`'s names up; `completion` runs once, on the resolver's thread.

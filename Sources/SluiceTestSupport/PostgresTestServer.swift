@@ -64,6 +64,29 @@ public struct PostgresTestError: Error, CustomStringConvertible {
 }
 
 /// A loopback port nobody listens on right now.
+/// A loopback port bound and never listening, for as long as the value lives: connecting to it is
+/// refused, and no other test can take it meanwhile (a stopped server's port could be reused).
+public final class RefusingPort: @unchecked Sendable {
+    public let port: Int
+    private let descriptor: Int32
+
+    public init() throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = descriptor
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { close(descriptor); throw ToolMissing(name: "a loopback port (bind failed)") }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
+}
+
 public enum FreePort {
     public static func pick() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

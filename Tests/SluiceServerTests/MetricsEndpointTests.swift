@@ -137,18 +137,10 @@ import Testing
         await upstream.stop()
         // An upstream that refuses: a port bound and never listening (a stopped server's port could be
         // taken by a test running beside this one).
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
-        }
-        try #require(bound)
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} } // bound until the test ends
         let dead = try SluiceProcess.start(["run", "--config", config, "--listen", "127.0.0.1:0",
-                                            "--upstream", "127.0.0.1:\(UInt16(bigEndian: address.sin_port))", "--shutdown-grace", "0"])
+                                            "--upstream", "127.0.0.1:\(refusing.port)", "--shutdown-grace", "0"])
         defer { dead.signal(SIGTERM) }
         let deadMetrics = try #require(await Self.metricsPort(dead), "\(dead.stderr)")
         let (status, body) = try await Self.get(deadMetrics, "/readyz")

@@ -8,17 +8,9 @@ import Testing
     @Test func unreachableUpstreamGives421AndCloses() async throws {
         // A port nobody listens on, and nobody can take while the test runs: bound, never listening
         // (a closed port could be reused by a test running beside this one).
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
-        }
-        try #require(bound)
-        let deadPort = Int(UInt16(bigEndian: address.sin_port))
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} } // bound until the test ends
+        let deadPort = refusing.port
         let sluice = try await TestServer.start(upstreamPort: deadPort)
         let client = try await RawClient.connect(port: sluice.port)
         let replies = await client.waitForReplies(1)
