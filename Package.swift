@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "SluiceTLS", dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")]),
-        .target(name: "SluiceDNS", dependencies: ["CUnbound", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "SluiceDNS", dependencies: ["CUnbound", "COpenSSL", "SluicePolicy", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Layer 4: NIO glue.
         .target(name: "SluiceServer", dependencies: [
             "SluiceSMTP", "SluiceSession", "SluiceConfig", "SluicePolicy", "SluiceStore", "SluiceTLS", "SluiceDNS",
@@ -104,7 +104,7 @@ let package = Package(
         ]),
         .testTarget(name: "SluicePolicyTests", dependencies: ["SluicePolicy", "SluiceSMTP", "SluiceConfig"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP"]),
-        .testTarget(name: "SluiceDNSTests", dependencies: ["SluiceDNS", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceDNSTests", dependencies: ["SluiceDNS", "SluiceTestSupport", "SluicePolicy"]),
         .testTarget(name: "SluiceServerTests", dependencies: [
             "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceStore", "SluiceTLS", "SluiceSession", "SluiceDNS",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -87,9 +87,13 @@ public final class DNSResolver: @unchecked Sendable {
         // Zones last (adding one finalizes the settings): libunbound answers test. and the TEST-NET
         // reverse zones itself unless told not to (`local-zone:` through ub_ctx_set_option silently
         // does not).
+        // The private ranges' reverse zones (RFC 1918, link-local, ULA) go to the configured server
+        // too: an outbound relay's clients are on them, and the site's DNS knows their names.
         // (127.0.0.1 stays localhost: libunbound's localhost data answers it whatever.)
+        let privateReverse = ["10.in-addr.arpa.", "168.192.in-addr.arpa.", "254.169.in-addr.arpa.", "d.f.ip6.arpa.", "8.e.f.ip6.arpa."]
+            + (16...31).map { "\($0).172.in-addr.arpa." }
         for zone in ["test.", "invalid.", "8.b.d.0.1.0.0.2.ip6.arpa.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
-                     "10.in-addr.arpa.", "127.in-addr.arpa.", "localhost.", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."] {
+                     "127.in-addr.arpa.", "localhost.", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."] + privateReverse {
             _ = ub_ctx_zone_add(context, zone, "nodefault")
         }
         var fds: [Int32] = [0, 0]

@@ -55,6 +55,11 @@ public enum RecordData {
         return nil
     }
 
+    /// An MX record's exchange name (the preference is not needed: SPF and Sluice look at every one).
+    public static func mailExchanger(_ data: [UInt8]) -> String? {
+        data.count > 2 ? name(Array(data[2...])) : nil
+    }
+
     /// A TXT record's character-strings, joined (as SPF and DKIM read them).
     public static func text(_ data: [UInt8]) -> String? {
         var output: [UInt8] = []

@@ -67,6 +67,12 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         self.address = address
     }
 
+    /// A network from an address and a prefix length (0...32 or 0...128, checked by the caller).
+    public init(address: IPAddress, prefix: Int) {
+        self.address = address
+        self.prefix = prefix
+    }
+
     public func contains(_ other: IPAddress) -> Bool {
         switch (address, other) {
         case (.v4(let network), .v4(let candidate)):

@@ -81,4 +81,5 @@ public struct ExternalTool {
 public struct ToolMissing: Error, CustomStringConvertible {
     public var name: String
     public var description: String { "\(name) is not installed (make test installs it)" }
+    public init(name: String) { self.name = name }
 }

@@ -19,10 +19,24 @@ public final class TestDNSServer: Sendable {
     public static func start(zone: String) async throws -> TestDNSServer {
         let directory = try TemporaryDirectory.make(prefix: "sluice-dns")
         try zone.write(toFile: directory + "/zone", atomically: true, encoding: .utf8)
-        // Debian's python3 (where python3-dnslib is), not a python3 earlier on PATH.
+        return try await start(arguments: [script, directory + "/zone", "0"], directory: directory)
+    }
+
+    /// A server of another script in Tests/DNS (such as the SPF suite's) that prints "PORT n" too.
+    public static func start(script name: String, arguments: [String]) async throws -> TestDNSServer {
+        let directory = try TemporaryDirectory.make(prefix: "sluice-dns")
+        let path = URL(fileURLWithPath: script).deletingLastPathComponent().appendingPathComponent(name).path
+        return try await start(arguments: [path] + arguments, directory: directory)
+    }
+
+    /// Debian's python3 (where python3-dnslib is), not a python3 earlier on PATH.
+    public static var python: String {
         let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
-        let executable = python.hasPrefix("/") ? python : (ExternalTool.path(of: python) ?? python)
-        let process = try ChildProcess.spawn(executable, [script, directory + "/zone", "0"])
+        return python.hasPrefix("/") ? python : (ExternalTool.path(of: python) ?? python)
+    }
+
+    private static func start(arguments: [String], directory: String) async throws -> TestDNSServer {
+        let process = try ChildProcess.spawn(python, arguments)
         let handle = FileHandle(fileDescriptor: process.stdoutFD, closeOnDealloc: false)
         var line = Data()
         let deadline = Date().addingTimeInterval(20)

@@ -64,8 +64,11 @@ import Testing
         }
     }
 
+    /// 200 lookups at once (100 distinct names): each completes exactly once with its own answer. The
+    /// deadline is generous because the point is completion, not speed: under CI load the Python server
+    /// answered half of a burst after the 2 s other tests use.
     @Test func manyConcurrentLookupsEachCompleteOnce() async throws {
-        try await withResolver { resolver, _ in
+        try await withResolver(timeout: 20) { resolver, _ in
             let results = await withTaskGroup(of: DNSResult.self) { group in
                 for index in 0..<200 {
                     group.addTask { await resolver.lookup(index % 2 == 0 ? "a.example.test" : "n\(index).example.test", .a) }
@@ -75,7 +78,7 @@ import Testing
                 return all
             }
             #expect(results.count == 200)
-            #expect(results.filter { $0 == .nxdomain }.count == 100)
+            #expect(results.filter { $0 == .nxdomain }.count == 100, "\(results.filter { if case .answer = $0 { return false }; return $0 != .nxdomain })")
         }
     }
 }
