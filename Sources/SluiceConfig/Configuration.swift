@@ -34,6 +34,8 @@ public struct Configuration: Sendable {
     /// `dns server HOST:PORT` (empty: /etc/resolv.conf) and `dns timeout` (per lookup).
     public var dnsServers: [Endpoint] = []
     public var dnsTimeout: Double?
+    /// `dns budget`: all the lookups of one check (SPF with its includes, DKIM keys, DMARC) together.
+    public var dnsBudget: Double?
     /// `xclient from LIST`: the hosts that may send XCLIENT.
     public var xclientFrom: [CIDR] = []
     /// `upstream … xclient on|off`: introduce the real client to an upstream that offers XCLIENT/XFORWARD.

@@ -23,15 +23,15 @@ extension ConfigurationLoader {
             }
             configuration.logFormat = format
         case "dns":
-            // `dns server HOST:PORT` (repeatable), `dns timeout DURATION`.
-            guard arguments.count == 2, ["server", "timeout"].contains(arguments[0].text) else {
-                return error(head, "write 'dns server HOST:PORT' or 'dns timeout DURATION'")
+            // `dns server HOST:PORT` (repeatable), `dns timeout DURATION`, `dns budget DURATION`.
+            guard arguments.count == 2, ["server", "timeout", "budget"].contains(arguments[0].text) else {
+                return error(head, "write 'dns server HOST:PORT', 'dns timeout DURATION' or 'dns budget DURATION'")
             }
-            if arguments[0].text == "timeout" {
+            if arguments[0].text != "server" {
                 guard let seconds = Quantity.duration(arguments[1].text), seconds > 0 else {
                     return error(arguments[1], "bad duration '\(arguments[1].text)' (use 5s, 1m)")
                 }
-                configuration.dnsTimeout = seconds
+                if arguments[0].text == "timeout" { configuration.dnsTimeout = seconds } else { configuration.dnsBudget = seconds }
             } else {
                 do {
                     configuration.dnsServers.append(try Endpoint(parsing: arguments[1].text))

@@ -282,6 +282,20 @@ struct RuleParser {
                 let test = Condition.sameAs(field, other)
                 return op.kind == .symbol("=") ? test : .not(test)
             }
+            if let allowed = field.resultValues {
+                // spf = fail: a bare word (or a quoted one), one of the results.
+                let token = try next("a result (\(allowed.joined(separator: " ")))")
+                let text: String
+                switch token.kind {
+                case .string(let quoted): text = quoted
+                default: text = token.word ?? token.text
+                }
+                guard allowed.contains(text.lowercased()) else {
+                    throw fail(token, "\(field) is one of \(allowed.joined(separator: ", ")), not '\(text)'\(Suggestion.hint(for: text, among: allowed))")
+                }
+                let test = Condition.equals(field, text.lowercased())
+                return op.kind == .symbol("=") ? test : .not(test)
+            }
             var value = try string("a value")
             if field == .senderDomain || field == .rcptDomain { value = Normalize.domain(value) }
             let test = Condition.equals(field, value)

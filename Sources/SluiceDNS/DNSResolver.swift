@@ -49,6 +49,8 @@ public final class DNSResolver: @unchecked Sendable {
 
     private let context: OpaquePointer
     private let configuration: Configuration
+    /// Each lookup's own deadline, seconds (`dns timeout`).
+    public var timeout: Double { configuration.timeout }
     /// Lookups in flight by Sluice's own number (the callback's `mydata`).
     private let pending = NIOLockedValueBox<[Int: Pending]>([:])
     /// One numbering for every resolver (the C callback carries only the number).
@@ -129,6 +131,18 @@ public final class DNSResolver: @unchecked Sendable {
         pending.withLockedValue { _ in entry.asyncID = id }
         var byte: UInt8 = 1
         _ = write(wake.write, &byte, 1)
+    }
+
+    /// A lookup function for checks that make many (SPF with its includes, DKIM keys, DMARC): each
+    /// lookup gets its own deadline, cut short so all of them end within `budget` seconds; past it every
+    /// lookup is `.timedOut` at once.
+    public func budgeted(_ budget: Double) -> @Sendable (String, RecordType) async -> DNSResult {
+        let end = Self.now() + budget
+        return { [self] name, type in
+            let remaining = end - Self.now()
+            guard remaining > 0 else { return .timedOut }
+            return await self.lookup(name, type, timeout: min(remaining, self.timeout))
+        }
     }
 
     /// `lookup` as an async function.

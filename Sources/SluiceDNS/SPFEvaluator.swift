@@ -1,31 +1,5 @@
 import SluicePolicy
 
-/// An SPF result (RFC 7208 §2.6), as rules test it (`spf = softfail`).
-public enum SPFResult: String, Sendable, Hashable, CaseIterable {
-    case pass, fail, softfail, neutral, none, temperror, permerror
-}
-
-/// The outcome of one check: the result, the domain checked and why.
-public struct SPFVerdict: Sendable, Hashable {
-    public var result: SPFResult
-    /// The identity's domain (the MAIL FROM domain, or the HELO for the null sender or the HELO check).
-    public var domain: String
-    /// For `fail`: the domain's own explanation (`exp=`), when it has a usable one.
-    public var explanation: String?
-    /// The term that matched (`ip4:192.0.2.0/24`, `-all`), or "default" when none did.
-    public var mechanism: String?
-    /// Why a `permerror` or `temperror` happened.
-    public var problem: String?
-
-    public init(result: SPFResult, domain: String, explanation: String? = nil, mechanism: String? = nil, problem: String? = nil) {
-        self.result = result
-        self.domain = domain
-        self.explanation = explanation
-        self.mechanism = mechanism
-        self.problem = problem
-    }
-}
-
 /// `check_host()` (RFC 7208 §4) evaluated by Sluice on its own resolver: the DNS limits (10 terms that
 /// query DNS, 2 void lookups, 10 MX or PTR names), macros and `exp=`. A pure function of the DNS
 /// answers `lookup` gives (the server passes its resolver; the test suite a real DNS server).
@@ -310,6 +284,3 @@ final class SPFCheckState {
         return voids > 2 ? .failure(permerror("more than 2 void lookups", domain)) : .success(())
     }
 }
-
-/// A verdict also ends a check early (a `Result`'s failure inside the evaluator).
-extension SPFVerdict: Error {}

@@ -59,6 +59,8 @@ public indirect enum Condition: Sendable {
         case .equals(.header(let name), let value):
             return facts.headers.contains { $0.key == name && $0.value == value }
         case .equals(let field, let value):
+            // `spf = temperror` tests the failure itself: it is the rule that "says otherwise".
+            if value == "temperror", field.resultValues != nil { return facts.text(of: field) == value }
             try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             switch field {

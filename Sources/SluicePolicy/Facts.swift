@@ -27,6 +27,7 @@ public struct Facts: Hashable, Sendable {
         var unavailable: Set<Field> = []
         var dnsLists: [String: DNSListResult] = [:]
         var dnsblScore: Int? = nil
+        var authentication = Authentication()
         var helo: String? = nil
         var sender: ReversePath? = nil
         var recipient: ForwardPath? = nil
@@ -50,6 +51,7 @@ public struct Facts: Hashable, Sendable {
             copy.unavailable = unavailable
             copy.dnsLists = dnsLists
             copy.dnsblScore = dnsblScore
+            copy.authentication = authentication
             copy.helo = helo
             copy.sender = sender
             copy.recipient = recipient
@@ -108,6 +110,12 @@ public struct Facts: Hashable, Sendable {
         get { storage.dnsLists }
         set { unique().dnsLists = newValue }
     }
+    /// SPF (from MAIL on), DKIM and DMARC (at the end of the message).
+    public var authentication: Authentication {
+        get { storage.authentication }
+        set { unique().authentication = newValue }
+    }
+
     /// The weights of the DNS lists that list the client, summed (`dnsbl.score`).
     public var dnsblScore: Int? {
         get { storage.dnsblScore }
@@ -188,7 +196,7 @@ public struct Facts: Hashable, Sendable {
     }
 
     public static func == (lhs: Facts, rhs: Facts) -> Bool {
-        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.clientNameUnverified == rhs.clientNameUnverified && lhs.unavailable == rhs.unavailable && lhs.dnsLists == rhs.dnsLists && lhs.dnsblScore == rhs.dnsblScore && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
+        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.clientNameUnverified == rhs.clientNameUnverified && lhs.unavailable == rhs.unavailable && lhs.dnsLists == rhs.dnsLists && lhs.dnsblScore == rhs.dnsblScore && lhs.authentication == rhs.authentication && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -232,6 +240,8 @@ public struct Facts: Hashable, Sendable {
         case .header, .body: return nil
         case .size: return size.map(String.init)
         case .dnsblScore: return dnsblScore.map(String.init)
+        case .spf: return authentication.spf?.result.rawValue
+        case .spfHelo: return authentication.spfHelo?.result.rawValue
         case .rcptCount: return String(recipientCount)
         }
     }

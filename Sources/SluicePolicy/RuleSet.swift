@@ -9,6 +9,8 @@ public struct RuleSet: Sendable {
     /// Whether any rule looks at `client.name` (only then is the reverse DNS lookup made). Worked out
     /// once here: every session asks.
     public let usesClientName: Bool
+    /// Whether any rule reads an SPF result (only then is SPF checked, at MAIL).
+    public let usesSPF: Bool
     /// The DNS lists the rules read, each once (looked up at connect, all at the same time).
     public let dnsLists: [DNSList]
     /// The right-hand-side lists the rules read, by the field looked up (`helo`, `sender.domain`).
@@ -38,6 +40,9 @@ public struct RuleSet: Sendable {
         self.domainLists = domainLists
         self.usesClientName = rules.contains { rule in
             rule.condition?.fields.contains { $0 == .clientName || $0 == .clientNameUnverified } ?? false
+        }
+        self.usesSPF = rules.contains { rule in
+            rule.condition?.fields.contains { $0 == .spf || $0 == .spfHelo } ?? false
         }
         self.stagesWithRules = rules.reduce(0) { $0 | 1 << $1.stage.ordinal }
     }

@@ -25,18 +25,29 @@ public enum Stage: String, Hashable, Sendable, CaseIterable, Comparable {
 public enum Field: Hashable, Sendable, CustomStringConvertible {
     case client, clientName, clientNameUnverified, helo, sender, senderDomain, rcpt, rcptDomain, header(String), body, authUser, authDomain
     case size, rcptCount, dnsblScore
+    /// Email authentication results (`spf = fail`): a `temperror` is a failed lookup.
+    case spf, spfHelo
 
     public static let names: [String: Field] = [
         "client": .client, "client.name": .clientName, "client.name.unverified": .clientNameUnverified, "helo": .helo, "sender": .sender, "sender.domain": .senderDomain,
         "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "auth.domain": .authDomain, "size": .size, "rcpt.count": .rcptCount, "dnsbl.score": .dnsblScore,
+        "spf": .spf, "spf.helo": .spfHelo,
     ]
+
+    /// The values an authentication result field can have (checked at load: `spf = fial` is an error).
+    public var resultValues: [String]? {
+        switch self {
+        case .spf, .spfHelo: return SPFResult.allCases.map(\.rawValue)
+        default: return nil
+        }
+    }
 
     /// The first stage at which the field has a value.
     public var firstStage: Stage {
         switch self {
         case .client, .clientName, .clientNameUnverified, .dnsblScore: return .connect
         case .helo: return .helo
-        case .sender, .senderDomain, .authUser, .authDomain, .size: return .mail
+        case .sender, .senderDomain, .authUser, .authDomain, .size, .spf, .spfHelo: return .mail
         case .rcpt, .rcptDomain, .rcptCount: return .rcpt
         case .header: return .header
         case .body: return .body

@@ -45,6 +45,7 @@ extension ServerConfiguration {
         session.xclientFrom = file.xclientFrom
         configuration.dnsServers = file.dnsServers.map { "\($0.host)@\($0.port)" }
         if let timeout = file.dnsTimeout { configuration.dnsTimeout = timeout }
+        if let budget = file.dnsBudget { configuration.dnsBudget = budget }
         session.introduceClient = file.upstreamXCLIENT
         configuration.session = session
         configuration.implicitTLS = file.implicitTLS

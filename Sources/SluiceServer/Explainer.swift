@@ -50,7 +50,7 @@ public struct Explainer {
         // needs one; without it they stay unknown (a rule on them does not match), so explaining a
         // configuration never depends on the machine's resolver.
         var resolver: DNSResolver?
-        if !file.dnsServers.isEmpty, file.ruleSet.usesClientName || !file.ruleSet.dnsLists.isEmpty {
+        if !file.dnsServers.isEmpty, file.ruleSet.usesClientName || !file.ruleSet.dnsLists.isEmpty || file.ruleSet.usesSPF {
             resolver = try? DNSResolver(configuration: .init(servers: file.dnsServers.map { "\($0.host)@\($0.port)" },
                                                              timeout: file.dnsTimeout ?? 5))
         }
@@ -58,6 +58,8 @@ public struct Explainer {
         var pipeline = PolicyPipeline(ruleSet: file.ruleSet, greylist: file.greylist, store: store,
                                       headerWindow: file.limits.headerWindow, bodyInspection: file.limits.bodyInspection,
                                       resolver: resolver, reverseDNSTimeout: file.limits.reverseDNSTimeout,
+                                      authentication: AuthenticationStep(resolver: resolver, budget: file.dnsBudget ?? 10,
+                                                                         hostname: file.hostname ?? "sluice.invalid"),
                                       pool: pool, metrics: ServerMetrics(),
                                       now: { Int64(Date().timeIntervalSince1970) })
         pipeline.tracing = true

@@ -24,6 +24,8 @@ struct PolicyPipeline: Sendable {
     let resolver: DNSResolver?
     /// How long the client's names may take in all (`limit`'s reverse-DNS budget).
     let reverseDNSTimeout: Double
+    /// SPF now; DKIM and DMARC at the message.
+    let authentication: AuthenticationStep
     /// Disk and content work.
     let pool: NIOThreadPool
     let metrics: ServerMetrics
@@ -79,18 +81,38 @@ struct PolicyPipeline: Sendable {
                 }
             })
         }
-        if let (field, domain) = domainLookup(request), let lists = ruleSet.domainLists[field] {
+        let lists = domainLookup(request).flatMap { field, domain in ruleSet.domainLists[field].map { (field, domain, $0) } }
+        let checkSPF = request.point == .mail && ruleSet.usesSPF && request.facts.authentication.spf == nil
+        if lists != nil || checkSPF {
             let origin = makeOrigin()
-            return .pending(DNSListLookup.lookUp(lists, domain: domain, field: field, resolver: resolver, budget: reverseDNSTimeout,
-                                                 on: origin.eventLoop).flatMap { answers in
+            let eventLoop = origin.eventLoop
+            let answers = lists.map { field, domain, lists in
+                DNSListLookup.lookUp(lists, domain: domain, field: field, resolver: resolver, budget: reverseDNSTimeout, on: eventLoop)
+            } ?? eventLoop.makeSucceededFuture([:])
+            let spf = checkSPF ? authentication.spf(request.facts, on: eventLoop).map(Optional.some) : eventLoop.makeSucceededFuture(nil)
+            return .pending(answers.and(spf).flatMap { answers, spf in
                 var request = request
                 request.facts.dnsLists.merge(answers) { $1 }
-                return self.afterFacts(request, origin)
+                if let spf { request.facts.learn(spf) }
+                return self.afterFacts(request, origin).map { decision in
+                    var decision = decision
+                    decision.authentication = spf
+                    return decision
+                }
             })
         }
         if request.point == .message {
-            guard ruleSet.hasContentRules else { return .decided(.proceed) }
-            return .pending(inspect(request, makeOrigin()))
+            let traceFields = authentication.traceFields(request.facts)
+            guard ruleSet.hasContentRules else {
+                var decision = PolicyDecision(.proceed)
+                decision.traceFields = traceFields
+                return .decided(decision)
+            }
+            return .pending(inspect(request, makeOrigin()).map { decision in
+                var decision = decision
+                decision.traceFields = traceFields
+                return decision
+            })
         }
         return rulesAndStore(request, makeOrigin)
     }

@@ -39,6 +39,8 @@ public struct ServerConfiguration: Sendable {
     public var dnsServers: [String] = []
     /// `dns timeout DURATION`: each lookup's deadline.
     public var dnsTimeout: Double = 5
+    /// `dns budget DURATION`: all the lookups of one SPF, DKIM or DMARC check together.
+    public var dnsBudget: Double = 10
     /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.
     public var shutdownGrace: Double = 30
     /// `metrics listen ADDR`: Prometheus text on /metrics, and /healthz and /readyz (nil: not served).

@@ -17,6 +17,7 @@ extension ClientSession {
             facts.size = transaction.declaredSize
             facts.recipientCount = transaction.recipients.count
             facts.insertTags(transaction.tags)
+            facts.authentication = transaction.authentication
         }
         return facts
     }
@@ -60,20 +61,21 @@ extension ClientSession {
             return log.then(countError(reply))
         case .proceed, .discard:
             let discard = decision.verdict == .discard
-            return log.then(proceed(wait, phase, tags: decision.tags, discard: discard, deferral: decision.deferral))
+            return log.then(proceed(wait, phase, decision, discard: discard))
         }
     }
 
     /// A command stage let the command through: relay it (or, for DATA, start reading the message).
-    private mutating func proceed(_ wait: PolicyWait, _ phase: Phase, tags: [String], discard: Bool,
-                                  deferral: DeferredRefusal?) -> [SessionAction] {
+    private mutating func proceed(_ wait: PolicyWait, _ phase: Phase, _ decision: PolicyDecision, discard: Bool) -> [SessionAction] {
+        let tags = decision.tags, deferral = decision.deferral
         switch wait {
         case .helo(let command, let greeting):
             sessionTags.formUnion(tags)
             sessionDiscard = sessionDiscard || discard
             return forward(command, phase, .helo(greeting))
         case .mail(let command, let path, let parameters):
-            return forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard))
+            return forward(command, phase, .mail(path, parameters, tags: tags, discard: discard || sessionDiscard,
+                                                 authentication: decision.authentication ?? Authentication()))
         case .rcpt(let command, let path):
             guard case .transaction(let greeting, var transaction) = phase else { return [] }
             transaction.insertTags(tags)
@@ -132,7 +134,7 @@ extension ClientSession {
         case .proceed:
             if transaction.discard || sessionDiscard { return finishDiscarded(greeting, transaction, size: size) }
             transaction.insertTags(decision.tags)
-            pendingEdits = (decision.headerEdits, decision.header)
+            pendingEdits = (decision.headerEdits, decision.header, decision.traceFields)
             state = .awaitingDataReply(greeting, transaction, size: size)
             return [.forward(.data)]
         }

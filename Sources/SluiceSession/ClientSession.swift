@@ -25,7 +25,7 @@ public struct ClientSession: Sendable {
     /// The command whose upstream reply is awaited.
     enum Pending: Hashable, Sendable {
         case helo(Greeting)
-        case mail(ReversePath, ESMTPParameters, tags: [String], discard: Bool)
+        case mail(ReversePath, ESMTPParameters, tags: [String], discard: Bool, authentication: Authentication)
         case rcpt(ForwardPath)
         case rset
         case quit
@@ -81,7 +81,7 @@ public struct ClientSession: Sendable {
     var upstreamAuth: String?
     var upstreamSize: Int?
     /// The message decision's header edits and parsed header, for the plan of the message.
-    var pendingEdits: (edits: [HeaderEdit], header: MessageHeader?) = ([], nil)
+    var pendingEdits: (edits: [HeaderEdit], header: MessageHeader?, traceFields: [HeaderField]) = ([], nil, [])
 
     /// The client side is encrypted (after STARTTLS, or from the start on an implicit-TLS listener).
     public private(set) var tlsActive: Bool
@@ -173,11 +173,12 @@ public struct ClientSession: Sendable {
             }
             state = .awaitingFinalReply(greeting, transaction, size: size)
             return [.sendMessage(MessagePlan(hostname: hostname, client: client, greeting: greeting, recipients: transaction.recipients,
-                                             headerEdits: pendingEdits.edits, header: pendingEdits.header))]
+                                             headerEdits: pendingEdits.edits, header: pendingEdits.header,
+                                             traceFields: pendingEdits.traceFields))]
 
         case .awaitingFinalReply(let greeting, let transaction, let size):
             state = .ready(.greeted(greeting))
-            pendingEdits = ([], nil)
+            pendingEdits = ([], nil, [])
             let status: TransactionOutcome.Status = reply.isPositiveCompletion ? .delivered : reply.isTransientFailure ? .failed : .refused
             if status == .delivered { delivered += 1 }
             var actions: [SessionAction] = [.reply(reply), .discardMessage,
@@ -332,12 +333,13 @@ public struct ClientSession: Sendable {
                                                       offerXCLIENT: mayUseXCLIENT)
                 }
             }
-        case .mail(let path, let parameters, let tags, let discard):
+        case .mail(let path, let parameters, let tags, let discard, let authentication):
             if reply.isPositiveCompletion, let greeting = phase.greeting {
                 transactionsStarted += 1
                 var transaction = Transaction(sender: path, parameters: parameters)
                 transaction.tags = Set(tags)
                 transaction.discard = discard
+                transaction.authentication = authentication
                 next = .transaction(greeting, transaction)
             }
         case .rcpt(let path):

@@ -16,9 +16,13 @@ public struct MessagePlan: Hashable, Sendable {
     public var headerEdits: [HeaderEdit]
     /// The message's header block as the content rules parsed it (nil: no content rule ran).
     public var header: MessageHeader?
+    /// Trace fields Sluice adds above its `Received:` (Authentication-Results, Received-SPF), in order;
+    /// their values come folded and free of anything a client could inject.
+    public var traceFields: [HeaderField]
 
     public init(hostname: String, client: ClientIdentity, greeting: Greeting, recipients: [ForwardPath],
-                headerEdits: [HeaderEdit] = [], header: MessageHeader? = nil) {
+                headerEdits: [HeaderEdit] = [], header: MessageHeader? = nil, traceFields: [HeaderField] = []) {
+        self.traceFields = traceFields
         self.hostname = hostname
         self.client = client
         self.greeting = greeting
@@ -39,6 +43,12 @@ public struct MessagePlan: Hashable, Sendable {
     /// Writes what precedes the spooled message into `buffer` (the trace header and, when header edits
     /// apply, the edited header block) and returns how many octets of the spooled message it replaces.
     public func writePrefix(date: Date, into buffer: inout ByteBuffer) -> Int {
+        for field in traceFields {
+            buffer.writeString(field.name)
+            buffer.writeString(": ")
+            buffer.writeString(field.value)
+            buffer.writeString("\r\n")
+        }
         trace(date: date).write(into: &buffer)
         guard !headerEdits.isEmpty, let header else { return 0 }
         buffer.writeBytes(header.applying(headerEdits))

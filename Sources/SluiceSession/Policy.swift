@@ -71,6 +71,10 @@ public struct PolicyDecision: Hashable, Sendable {
     public var header: MessageHeader?
     /// A fact a step learned that later points use (the client's reverse DNS name, at connect).
     public var clientName: String?
+    /// What SPF found at MAIL (the transaction keeps it for the message's rules and trace fields).
+    public var authentication: Authentication?
+    /// Fields written above Sluice's `Received:` (Received-SPF, Authentication-Results), at the message.
+    public var traceFields: [HeaderField] = []
     /// Per-message greylisting at RCPT: the recipient goes on, DATA gets this refusal.
     public var deferral: DeferredRefusal?
     /// Every rule considered, stage by stage (only when the pipeline traces, for `sluice explain`).

@@ -102,6 +102,7 @@ public struct Transaction: Hashable, Sendable {
         var tags: Set<String> = []
         var discard = false
         var deferral: DeferredRefusal?
+        var authentication = Authentication()
 
         init(sender: ReversePath, parameters: ESMTPParameters) {
             self.sender = sender
@@ -116,6 +117,7 @@ public struct Transaction: Hashable, Sendable {
             copy.tags = tags
             copy.discard = discard
             copy.deferral = deferral
+            copy.authentication = authentication
             return copy
         }
     }
@@ -167,6 +169,12 @@ public struct Transaction: Hashable, Sendable {
         set { unique().deferral = newValue }
     }
 
+    /// What SPF found at MAIL (the message's rules and trace fields read it).
+    public var authentication: Authentication {
+        get { storage.authentication }
+        set { unique().authentication = newValue }
+    }
+
     /// Adds tags in place (a `tags` setter would copy the set first).
     public mutating func insertTags(_ more: Set<String>) {
         guard !more.isEmpty else { return }
@@ -187,7 +195,7 @@ public struct Transaction: Hashable, Sendable {
         lhs.storage === rhs.storage
             || (lhs.sender == rhs.sender && lhs.parameters == rhs.parameters && lhs.recipients == rhs.recipients
                 && lhs.refusedRecipients == rhs.refusedRecipients && lhs.tags == rhs.tags && lhs.discard == rhs.discard
-                && lhs.deferral == rhs.deferral)
+                && lhs.deferral == rhs.deferral && lhs.authentication == rhs.authentication)
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -1,0 +1,86 @@
+/// What email authentication found for a transaction (SPF at MAIL; DKIM and DMARC at the end of the
+/// message), as values the rules read and the trace fields are written from. The evaluators are in
+/// SluiceDNS; their results are policy facts, so their types are here.
+public struct Authentication: Sendable, Hashable {
+    /// The MAIL FROM identity (the HELO's for the null sender).
+    public var spf: SPFVerdict?
+    /// The HELO identity (RFC 7208 §2.3).
+    public var spfHelo: SPFVerdict?
+
+    public init(spf: SPFVerdict? = nil, spfHelo: SPFVerdict? = nil) {
+        self.spf = spf
+        self.spfHelo = spfHelo
+    }
+
+    public var isEmpty: Bool { spf == nil && spfHelo == nil }
+}
+
+/// An SPF result (RFC 7208 §2.6), as rules test it (`spf = softfail`).
+public enum SPFResult: String, Sendable, Hashable, CaseIterable {
+    case pass, fail, softfail, neutral, none, temperror, permerror
+}
+
+/// The outcome of one check: the result, the domain checked and why.
+/// (An `Error` too: inside the evaluator a verdict that ends the check early is a `Result`'s failure.)
+public struct SPFVerdict: Sendable, Hashable, Error {
+    public var result: SPFResult
+    /// The identity's domain (the MAIL FROM domain, or the HELO for the null sender or the HELO check).
+    public var domain: String
+    /// For `fail`: the domain's own explanation (`exp=`), when it has a usable one.
+    public var explanation: String?
+    /// The term that matched (`ip4:192.0.2.0/24`, `-all`), or "default" when none did.
+    public var mechanism: String?
+    /// Why a `permerror` or `temperror` happened.
+    public var problem: String?
+
+    public init(result: SPFResult, domain: String, explanation: String? = nil, mechanism: String? = nil, problem: String? = nil) {
+        self.result = result
+        self.domain = domain
+        self.explanation = explanation
+        self.mechanism = mechanism
+        self.problem = problem
+    }
+}
+
+
+extension SPFVerdict {
+    /// The `Received-SPF:` field's value (RFC 7208 §9.1), folded: result, comment, and the key-value
+    /// pairs a later hop (or a DMARC evaluator) reads.
+    public func receivedSPF(receiver: String, clientIP: String, envelopeFrom: String, helo: String?, identity: String) -> String {
+        let comment: String
+        switch result {
+        case .pass: comment = "\(receiver): domain of \(envelopeFrom) designates \(clientIP) as permitted sender"
+        case .fail: comment = "\(receiver): domain of \(envelopeFrom) does not designate \(clientIP) as permitted sender"
+        case .softfail: comment = "\(receiver): domain of transitioning \(envelopeFrom) does not designate \(clientIP) as permitted sender"
+        case .neutral: comment = "\(receiver): \(clientIP) is neither permitted nor denied by domain of \(envelopeFrom)"
+        case .none: comment = "\(receiver): domain of \(envelopeFrom) does not provide an SPF record"
+        case .temperror: comment = "\(receiver): error in processing during lookup of \(envelopeFrom)"
+        case .permerror: comment = "\(receiver): permanent error in processing domain of \(envelopeFrom)"
+        }
+        var pairs = ["client-ip=\(clientIP);", "envelope-from=\(Self.quoted(envelopeFrom));"]
+        if let helo { pairs.append("helo=\(Self.quoted(helo));") }
+        pairs.append("receiver=\(Self.quoted(receiver));")
+        pairs.append("identity=\(identity);")
+        if let mechanism { pairs.append("mechanism=\(Self.quoted(mechanism));") }
+        if let problem, result == .permerror || result == .temperror { pairs.append("problem=\(Self.quoted(problem));") }
+        return "\(result.rawValue) (\(Self.commentSafe(comment)))\r\n\t" + pairs.joined(separator: "\r\n\t")
+    }
+
+    /// A value as a dot-atom when it is one, else a quoted-string (RFC 5322), printable ASCII only.
+    static func quoted(_ value: String) -> String {
+        let printable = String(value.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.map(Character.init))
+        let atext = printable.allSatisfy { $0.isLetter || $0.isNumber || "!#$%&'*+-/=?^_`{|}~.@".contains($0) }
+        if atext, !printable.isEmpty, !printable.contains("@") { return printable }
+        var quoted = "\""
+        for character in printable {
+            if character == "\\" || character == "\"" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
+    }
+
+    /// Text safe inside a comment: printable ASCII without parentheses or backslashes.
+    static func commentSafe(_ text: String) -> String {
+        String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && !"()\\".unicodeScalars.contains($0) }.map(Character.init))
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import NIOCore
+import SluiceDNS
+import SluicePolicy
+import SluiceSMTP
+
+/// The email-authentication checks of the policy pipeline: SPF at MAIL (the MAIL FROM identity and the
+/// HELO identity, at the same time, within the DNS budget), and the trace fields the message gets.
+/// The evaluators are pure functions of DNS answers (SluiceDNS); this is where they meet the resolver
+/// and the session's event loop.
+struct AuthenticationStep: Sendable {
+    let resolver: DNSResolver?
+    /// `dns budget`: all the lookups of one check together.
+    let budget: Double
+    /// Sluice's own name: SPF's `%{r}`, the receiver in `Received-SPF`.
+    let hostname: String
+
+    /// SPF for the transaction's sender and the HELO name; without a resolver both are `temperror`.
+    func spf(_ facts: Facts, on eventLoop: EventLoop) -> EventLoopFuture<Authentication> {
+        guard let resolver, let client = facts.client else {
+            let unknown = SPFVerdict(result: resolver == nil ? .temperror : .none, domain: "", problem: "no resolver or client address")
+            return eventLoop.makeSucceededFuture(Authentication(spf: unknown, spfHelo: unknown))
+        }
+        let evaluator = SPFEvaluator(receiver: hostname, now: { Int(Date().timeIntervalSince1970) },
+                                     lookup: resolver.budgeted(budget))
+        let sender = facts.sender?.mailbox.map { "\($0.localPart)@\($0.domain)" } ?? ""
+        let helo = facts.helo ?? ""
+        let promise = eventLoop.makePromise(of: Authentication.self)
+        promise.completeWithTask {
+            async let mailFrom = evaluator.checkMailFrom(ip: client, sender: sender, helo: helo)
+            async let heloIdentity = evaluator.checkHelo(ip: client, helo: helo)
+            return Authentication(spf: await mailFrom, spfHelo: await heloIdentity)
+        }
+        return promise.futureResult
+    }
+
+    /// The trace fields for the message: `Received-SPF` for the MAIL FROM identity when SPF was checked.
+    func traceFields(_ facts: Facts) -> [HeaderField] {
+        guard let spf = facts.authentication.spf else { return [] }
+        let sender = facts.sender?.mailbox.map { "\($0.localPart)@\($0.domain)" }
+        let identity = sender == nil ? "helo" : "mailfrom"
+        let value = spf.receivedSPF(receiver: hostname, clientIP: facts.clientText, envelopeFrom: sender ?? "postmaster@\(facts.helo ?? "")",
+                                    helo: facts.helo, identity: identity)
+        return [HeaderField(name: "Received-SPF", value: value)]
+    }
+}
+
+extension Facts {
+    /// Takes what SPF found: a `temperror` makes the field unknown for now (a rule that reads it
+    /// defers with 451 4.4.3, unless it tests `spf = temperror` itself).
+    mutating func learn(_ authentication: Authentication) {
+        var merged = self.authentication
+        if let spf = authentication.spf { merged.spf = spf }
+        if let helo = authentication.spfHelo { merged.spfHelo = helo }
+        self.authentication = merged
+        if merged.spf?.result == .temperror { unavailable.insert(.spf) }
+        if merged.spfHelo?.result == .temperror { unavailable.insert(.spfHelo) }
+    }
+}
