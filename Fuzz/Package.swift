@@ -21,6 +21,7 @@ let fuzzTargets: [(String, [String])] = [
     ("FuzzPattern", ["SluicePolicy"]),
     ("FuzzProxyHeader", ["SluiceSMTP"]),
     ("FuzzRecordData", ["SluiceDNS"]),
+    ("FuzzDKIMSignature", ["SluiceDNS"]),
 ]
 
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")

@@ -29,7 +29,8 @@ replay=0
 if [ "${1:-}" = "--crashes" ]; then replay=1; shift; fi
 
 all_targets=(FuzzCommandParser FuzzReplyParser FuzzLineFramer FuzzDataDecoder FuzzMessageHeader
-             FuzzAuthUser FuzzEHLOCapabilities FuzzConfiguration FuzzPattern FuzzProxyHeader FuzzRecordData)
+             FuzzAuthUser FuzzEHLOCapabilities FuzzConfiguration FuzzPattern FuzzProxyHeader FuzzRecordData
+             FuzzDKIMSignature)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
@@ -40,6 +41,7 @@ max_len() {
     FuzzLineFramer|FuzzEHLOCapabilities) echo 4096 ;;
     FuzzProxyHeader) echo 1200 ;;
     FuzzRecordData) echo 600 ;;
+    FuzzDKIMSignature) echo 2048 ;;
     *) echo 8192 ;;
   esac
 }
@@ -51,6 +53,7 @@ dictionary() {
     FuzzConfiguration) echo Dictionaries/config.dict ;;
     FuzzPattern) echo Dictionaries/pcre.dict ;;
     FuzzProxyHeader) echo Dictionaries/proxy.dict ;;
+    FuzzDKIMSignature) echo Dictionaries/dkim.dict ;;
   esac
 }
 
