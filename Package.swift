@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Its pkg-config file needs .pc files Debian does not install: the module map links it.
         .systemLibrary(name: "CUnbound", providers: [.apt(["libunbound-dev"])]),
+        // The Public Suffix List (DMARC's organizational domain): Debian's libpsl with its publicsuffix data.
+        .systemLibrary(name: "CLibPSL", pkgConfig: "libpsl", providers: [.apt(["libpsl-dev"])]),
 
         // Layer 1: the wire protocol as values.
         .target(name: "SluiceSMTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
@@ -44,7 +46,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "SluiceTLS", dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")]),
-        .target(name: "SluiceDNS", dependencies: ["CUnbound", "COpenSSL", "SluicePolicy", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "SluiceDNS", dependencies: ["CUnbound", "COpenSSL", "CLibPSL", "SluicePolicy", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Layer 4: NIO glue.
         .target(name: "SluiceServer", dependencies: [
             "SluiceSMTP", "SluiceSession", "SluiceConfig", "SluicePolicy", "SluiceStore", "SluiceTLS", "SluiceDNS",

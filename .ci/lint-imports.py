@@ -21,7 +21,7 @@ ALLOWED = {
     "SluiceSession": {"SluiceSMTP", "SluicePolicy"} | PURE,
     "SluiceStore": {"SluiceSMTP", "SluicePolicy", "CSQLite3", "CLibPQ", "NIOConcurrencyHelpers"},
     "SluiceTLS": {"COpenSSL", "NIOCore"},
-    "SluiceDNS": {"CUnbound", "COpenSSL", "SluicePolicy", "NIOConcurrencyHelpers"},
+    "SluiceDNS": {"CUnbound", "COpenSSL", "CLibPSL", "SluicePolicy", "NIOConcurrencyHelpers"},
     "SluiceServer": {"SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession", "SluiceStore", "SluiceTLS", "SluiceDNS",
                      "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Metrics", "NIOHTTP1", "Prometheus", "ServiceLifecycle"},
     "sluice": {"SluiceServer", "SluiceConfig", "SluicePolicy", "SluiceSMTP", "SluiceStore", "SluiceSession", "SluiceTLS",

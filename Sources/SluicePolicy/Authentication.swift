@@ -6,13 +6,80 @@ public struct Authentication: Sendable, Hashable {
     public var spf: SPFVerdict?
     /// The HELO identity (RFC 7208 §2.3).
     public var spfHelo: SPFVerdict?
+    /// Every DKIM signature checked (nil: DKIM was not checked; empty: the message has none).
+    public var dkim: [DKIMOutcome]?
+    public var dmarc: DMARCVerdict?
 
     public init(spf: SPFVerdict? = nil, spfHelo: SPFVerdict? = nil) {
         self.spf = spf
         self.spfHelo = spfHelo
     }
 
-    public var isEmpty: Bool { spf == nil && spfHelo == nil }
+    public var isEmpty: Bool { spf == nil && spfHelo == nil && dkim == nil && dmarc == nil }
+
+    /// `dkim`: `pass` when a signature passes, else the first signature's result; `none` unsigned.
+    public var dkimResult: String? {
+        guard let dkim else { return nil }
+        if dkim.contains(where: { $0.result == "pass" }) { return "pass" }
+        return dkim.first?.result ?? "none"
+    }
+
+    /// `dkim.domain`: the `d=` of the first passing signature (empty when none passes).
+    public var dkimDomain: String? {
+        guard let dkim else { return nil }
+        return dkim.first { $0.result == "pass" }?.domain ?? ""
+    }
+}
+
+/// One DKIM signature's outcome (RFC 8601 names: pass fail neutral temperror permerror policy).
+public struct DKIMOutcome: Sendable, Hashable {
+    public var result: String
+    public var domain: String
+    public var selector: String
+    public var algorithm: String
+    /// The first octets of `b=` (RFC 6008 `header.b`, to tell signatures apart).
+    public var signaturePrefix: String
+    public var reason: String?
+
+    public init(result: String, domain: String, selector: String, algorithm: String, signaturePrefix: String, reason: String? = nil) {
+        self.result = result
+        self.domain = domain
+        self.selector = selector
+        self.algorithm = algorithm
+        self.signaturePrefix = signaturePrefix
+        self.reason = reason
+    }
+
+    public static let results = ["pass", "fail", "neutral", "temperror", "permerror", "policy", "none"]
+}
+
+public enum DMARCResult: String, Sendable, Hashable, CaseIterable {
+    case pass, fail, none, temperror, permerror
+}
+
+public enum DMARCPolicy: String, Sendable, Hashable, CaseIterable {
+    case none, quarantine, reject
+}
+
+/// DMARC (RFC 7489) for a message: whether SPF or DKIM passed for a domain aligned with the From
+/// header's, and the policy the From domain asks for when neither did.
+public struct DMARCVerdict: Sendable, Hashable {
+    public var result: DMARCResult
+    /// The From header's domain.
+    public var fromDomain: String
+    /// The policy that applies to this message (`sp=` for a subdomain, `pct=` sampling applied: a
+    /// message outside the percentage gets the next milder policy, RFC 7489 §6.6.4); nil without a record.
+    public var policy: DMARCPolicy?
+    public var spfAligned = false
+    public var dkimAligned = false
+    public var problem: String?
+
+    public init(result: DMARCResult, fromDomain: String, policy: DMARCPolicy? = nil, problem: String? = nil) {
+        self.result = result
+        self.fromDomain = fromDomain
+        self.policy = policy
+        self.problem = problem
+    }
 }
 
 /// An SPF result (RFC 7208 §2.6), as rules test it (`spf = softfail`).

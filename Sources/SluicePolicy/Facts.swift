@@ -242,6 +242,10 @@ public struct Facts: Hashable, Sendable {
         case .dnsblScore: return dnsblScore.map(String.init)
         case .spf: return authentication.spf?.result.rawValue
         case .spfHelo: return authentication.spfHelo?.result.rawValue
+        case .dkim: return authentication.dkimResult
+        case .dkimDomain: return authentication.dkimDomain
+        case .dmarc: return authentication.dmarc?.result.rawValue
+        case .dmarcPolicy: return authentication.dmarc.map { $0.policy?.rawValue ?? "" }
         case .rcptCount: return String(recipientCount)
         }
     }

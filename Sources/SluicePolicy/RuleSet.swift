@@ -9,8 +9,11 @@ public struct RuleSet: Sendable {
     /// Whether any rule looks at `client.name` (only then is the reverse DNS lookup made). Worked out
     /// once here: every session asks.
     public let usesClientName: Bool
-    /// Whether any rule reads an SPF result (only then is SPF checked, at MAIL).
+    /// Whether any rule reads an SPF result (only then is SPF checked, at MAIL), a DKIM result, a
+    /// DMARC result (DMARC needs SPF and DKIM too).
     public let usesSPF: Bool
+    public let usesDKIM: Bool
+    public let usesDMARC: Bool
     /// The DNS lists the rules read, each once (looked up at connect, all at the same time).
     public let dnsLists: [DNSList]
     /// The right-hand-side lists the rules read, by the field looked up (`helo`, `sender.domain`).
@@ -41,9 +44,12 @@ public struct RuleSet: Sendable {
         self.usesClientName = rules.contains { rule in
             rule.condition?.fields.contains { $0 == .clientName || $0 == .clientNameUnverified } ?? false
         }
-        self.usesSPF = rules.contains { rule in
-            rule.condition?.fields.contains { $0 == .spf || $0 == .spfHelo } ?? false
+        func reads(_ fields: Set<Field>) -> Bool {
+            rules.contains { rule in rule.condition?.fields.contains { fields.contains($0) } ?? false }
         }
+        self.usesDMARC = reads([.dmarc, .dmarcPolicy])
+        self.usesDKIM = usesDMARC || reads([.dkim, .dkimDomain])
+        self.usesSPF = usesDMARC || reads([.spf, .spfHelo])
         self.stagesWithRules = rules.reduce(0) { $0 | 1 << $1.stage.ordinal }
     }
 

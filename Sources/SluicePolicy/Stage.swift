@@ -26,18 +26,21 @@ public enum Field: Hashable, Sendable, CustomStringConvertible {
     case client, clientName, clientNameUnverified, helo, sender, senderDomain, rcpt, rcptDomain, header(String), body, authUser, authDomain
     case size, rcptCount, dnsblScore
     /// Email authentication results (`spf = fail`): a `temperror` is a failed lookup.
-    case spf, spfHelo
+    case spf, spfHelo, dkim, dkimDomain, dmarc, dmarcPolicy
 
     public static let names: [String: Field] = [
         "client": .client, "client.name": .clientName, "client.name.unverified": .clientNameUnverified, "helo": .helo, "sender": .sender, "sender.domain": .senderDomain,
         "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "auth.domain": .authDomain, "size": .size, "rcpt.count": .rcptCount, "dnsbl.score": .dnsblScore,
-        "spf": .spf, "spf.helo": .spfHelo,
+        "spf": .spf, "spf.helo": .spfHelo, "dkim": .dkim, "dkim.domain": .dkimDomain, "dmarc": .dmarc, "dmarc.policy": .dmarcPolicy,
     ]
 
     /// The values an authentication result field can have (checked at load: `spf = fial` is an error).
     public var resultValues: [String]? {
         switch self {
         case .spf, .spfHelo: return SPFResult.allCases.map(\.rawValue)
+        case .dkim: return DKIMOutcome.results
+        case .dmarc: return DMARCResult.allCases.map(\.rawValue)
+        case .dmarcPolicy: return DMARCPolicy.allCases.map(\.rawValue)
         default: return nil
         }
     }
@@ -51,6 +54,7 @@ public enum Field: Hashable, Sendable, CustomStringConvertible {
         case .rcpt, .rcptDomain, .rcptCount: return .rcpt
         case .header: return .header
         case .body: return .body
+        case .dkim, .dkimDomain, .dmarc, .dmarcPolicy: return .eom
         }
     }
 
