@@ -75,7 +75,8 @@ bench:
 	  SLUICE_BIN=$$bin/sluice RULEBENCH_BIN=$$bin/RuleBench bash Benchmarks/rules.sh && \
 	  SLUICE_BIN=$$bin/sluice GREYBENCH_BIN=$$bin/GreyBench bash Benchmarks/greylist.sh && \
 	  SLUICE_BIN=$$bin/sluice bash Benchmarks/tls.sh && \
-	  SLUICE_BIN=$$bin/sluice bash Benchmarks/operations.sh
+	  SLUICE_BIN=$$bin/sluice bash Benchmarks/operations.sh && \
+	  $$bin/DKIMBench | tee bench-results/dkim.md
 
 # libFuzzer targets (Fuzz/, built with -sanitize=fuzzer,address), each for FUZZ_SECONDS.
 fuzz: deps

@@ -73,6 +73,8 @@ let package = Package(
         .executableTarget(name: "RuleBench", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP", "CPCRE2"],
                           path: "Benchmarks/RuleBench"),
         .executableTarget(name: "GreyBench", dependencies: ["SluiceStore", "SluicePolicy"], path: "Benchmarks/GreyBench"),
+        // DKIM signing, verification and body hashing rates.
+        .executableTarget(name: "DKIMBench", dependencies: ["SluiceDNS"], path: "Benchmarks/DKIMBench"),
         // The pure per-message work of a session (parsers, state machine, decoder), without sockets.
         .executableTarget(name: "SessionBench", dependencies: [
             "SluiceSMTP", "SluiceSession", .product(name: "NIOCore", package: "swift-nio"),

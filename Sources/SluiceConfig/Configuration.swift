@@ -36,6 +36,9 @@ public struct Configuration: Sendable {
     public var dnsTimeout: Double?
     /// `dns budget`: all the lookups of one check (SPF with its includes, DKIM keys, DMARC) together.
     public var dnsBudget: Double?
+    /// `dkim sign NAME domain "D" selector "S" key "FILE" [headers "a:b"]`, by name; a rule `sign NAME`
+    /// decides which messages each signs. The key is loaded (and checked) when the server is composed.
+    public var dkimSigners: [String: DKIMSigning] = [:]
     /// `xclient from LIST`: the hosts that may send XCLIENT.
     public var xclientFrom: [CIDR] = []
     /// `upstream … xclient on|off`: introduce the real client to an upstream that offers XCLIENT/XFORWARD.
@@ -113,4 +116,24 @@ enum Quantity {
 /// How log lines are written: Postfix-like text, or one JSON object per line.
 public enum LogFormat: String, Sendable, CaseIterable {
     case text, json
+}
+
+/// One `dkim sign` statement.
+public struct DKIMSigning: Hashable, Sendable {
+    public var name: String
+    public var domain: String
+    public var selector: String
+    public var keyFile: String
+    /// The header fields to sign (nil: Sluice's default list, From over-signed).
+    public var headers: [String]?
+    public var location: SourceLocation
+
+    public init(name: String, domain: String, selector: String, keyFile: String, headers: [String]?, location: SourceLocation) {
+        self.name = name
+        self.domain = domain
+        self.selector = selector
+        self.keyFile = keyFile
+        self.headers = headers
+        self.location = location
+    }
 }

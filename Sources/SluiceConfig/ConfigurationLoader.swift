@@ -7,7 +7,7 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "xclient", "dns"] + RuleParser.verbs
+                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "xclient", "dns", "dkim"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
                                     "command-line-length", "memory-spool", "body-inspection", "tls-required",
                                     "command-time", "data-rate", "connections", "connections-per-client", "connection-rate",
@@ -211,6 +211,8 @@ public struct ConfigurationLoader {
             applyTimeout(head, arguments)
         case "metrics", "log", "user", "xclient", "dns":
             applyOperations(head, arguments)
+        case "dkim":
+            applyDKIM(head, arguments, file: file)
         default:
             if currentStage != nil {
                 error(head, "unknown verb '\(keyword)'\(Suggestion.hint(for: keyword, among: RuleParser.verbs))")
@@ -218,6 +220,49 @@ public struct ConfigurationLoader {
                 error(head, "unknown setting '\(keyword)'\(Suggestion.hint(for: keyword, among: Self.settings))")
             }
         }
+    }
+
+    /// `dkim sign NAME domain "D" selector "S" key "FILE" [headers "from:to:subject"]`: the key file must
+    /// be readable now (its contents are checked when the server starts, with this line's place).
+    private mutating func applyDKIM(_ head: Token, _ arguments: [Token], file: String) {
+        let usage = "write 'dkim sign NAME domain \"example.com\" selector \"s1\" key \"FILE\" [headers \"from:to:subject\"]'"
+        guard arguments.count >= 2, arguments[0].text == "sign", let name = arguments[1].word else { return error(head, usage) }
+        guard configuration.dkimSigners[name] == nil else { return error(arguments[1], "dkim sign '\(name)' is defined twice") }
+        var domain: String?, selector: String?, key: String?, headers: [String]?
+        var index = 2
+        while index < arguments.count {
+            let word = arguments[index]
+            guard index + 1 < arguments.count else { return error(word, "'\(word.text)' needs a value") }
+            let value = arguments[index + 1]
+            switch word.text {
+            case "domain":
+                guard value.text.contains("."), value.text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.".contains($0)) }) else {
+                    return error(value, "'\(value.text)' is not a domain name")
+                }
+                domain = value.text.lowercased()
+            case "selector":
+                guard !value.text.isEmpty, value.text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }) else {
+                    return error(value, "'\(value.text)' is not a selector (letters, digits, '-', '.', '_')")
+                }
+                selector = value.text
+            case "key":
+                let path = resolve(value.text, relativeTo: file)
+                guard FileManager.default.isReadableFile(atPath: path) else { return error(value, "cannot read '\(path)'") }
+                key = path
+            case "headers":
+                let names = value.text.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                guard names.contains("from"), names.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 > 32 && $0 < 127 } }) else {
+                    return error(value, "headers is a colon-separated list of field names that includes from")
+                }
+                headers = names
+            default:
+                return error(word, "unknown dkim sign option '\(word.text)' (\(usage))")
+            }
+            index += 2
+        }
+        guard let domain, let selector, let key else { return error(head, usage) }
+        configuration.dkimSigners[name] = DKIMSigning(name: name, domain: domain, selector: selector, keyFile: key, headers: headers,
+                                                      location: head.location)
     }
 
     /// `tls certificate FILE key FILE [ciphers "LIST"]`: the files must be readable now.
@@ -275,7 +320,8 @@ public struct ConfigurationLoader {
         }
         var rules: [Rule] = []
         for (statement, stage, file) in pendingRules {
-            var parser = RuleParser(statement: statement, stage: stage, lists: configuration.lists)
+            var parser = RuleParser(statement: statement, stage: stage, lists: configuration.lists,
+                                    signers: Set(configuration.dkimSigners.keys))
             let text = statement.tokens.map { token -> String in
                 if case .string(let value) = token.kind { return "\"\(value)\"" }
                 return token.text

@@ -4,19 +4,22 @@ import SluiceSMTP
 /// Parses one rule statement of a `stage` block into a `Rule`:
 /// `VERB [ARGUMENTS] [CONDITION] ["REPLY"] [tag NAME]... [mode=observe]`.
 struct RuleParser {
-    static let verbs = ["accept", "reject", "defer", "greylist", "discard", "disconnect", "add", "replace", "remove", "tag", "log"]
+    static let verbs = ["accept", "reject", "defer", "greylist", "discard", "disconnect", "add", "replace", "remove", "tag", "log", "sign"]
     static let predicates = ["tls", "auth", "tagged", "not", "header"]
 
     let tokens: [Token]
     let stage: Stage
     let lists: [String: NamedList]
+    /// The names of the `dkim sign` statements (`sign NAME`).
+    var signers: Set<String> = []
     var index = 1
     var diagnostics: [Diagnostic] = []
 
-    init(statement: Statement, stage: Stage, lists: [String: NamedList]) {
+    init(statement: Statement, stage: Stage, lists: [String: NamedList], signers: Set<String> = []) {
         self.tokens = statement.tokens
         self.stage = stage
         self.lists = lists
+        self.signers = signers
     }
 
     struct Failure: Error {}
@@ -87,6 +90,13 @@ struct RuleParser {
                 let token = try next("a tag name")
                 guard let name = token.word else { throw fail(token, "expected a tag name, found '\(token.text)'") }
                 action = .tag(name)
+            case "sign":
+                let token = try next("the name of a 'dkim sign' statement")
+                guard let name = token.word, signers.contains(name) else {
+                    throw fail(token, "no 'dkim sign \(token.text) …' statement\(Suggestion.hint(for: token.text, among: Array(signers)))")
+                }
+                if stage < .mail { throw fail(head, "'sign' is only possible from stage mail on") }
+                action = .tag(RuleAction.signingTag(name))
             case "log": action = .log(try string("a log text"))
             case "accept": action = .accept
             case "discard": action = .discard

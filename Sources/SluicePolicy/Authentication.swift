@@ -151,3 +151,37 @@ extension SPFVerdict {
         String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && !"()\\".unicodeScalars.contains($0) }.map(Character.init))
     }
 }
+
+extension Authentication {
+    /// The `Authentication-Results:` value (RFC 8601) for what was checked, folded one method per line:
+    /// `spf` with `smtp.mailfrom` (or `smtp.helo` for the null sender), each DKIM signature with
+    /// `header.d`, `header.s`, `header.a`, `header.b` (RFC 6008), `dmarc` with `header.from` and the
+    /// policy that applies. Nil when nothing was checked.
+    public func resultsValue(authservID: String, sender: String?, helo: String?) -> String? {
+        var methods: [String] = []
+        if let spf {
+            let property = sender.map { "smtp.mailfrom=" + SPFVerdict.quoted($0) } ?? "smtp.helo=" + SPFVerdict.quoted(helo ?? "")
+            methods.append("spf=\(spf.result.rawValue) \(property)")
+        }
+        if let dkim {
+            if dkim.isEmpty { methods.append("dkim=none") }
+            for signature in dkim {
+                var method = "dkim=\(signature.result)"
+                if let reason = signature.reason, signature.result != "pass" { method += " (\(SPFVerdict.commentSafe(reason)))" }
+                method += " header.d=\(SPFVerdict.quoted(signature.domain)) header.s=\(SPFVerdict.quoted(signature.selector))"
+                method += " header.a=\(SPFVerdict.quoted(signature.algorithm))"
+                if !signature.signaturePrefix.isEmpty { method += " header.b=\(SPFVerdict.quoted(signature.signaturePrefix))" }
+                methods.append(method)
+            }
+        }
+        if let dmarc {
+            var method = "dmarc=\(dmarc.result.rawValue)"
+            if let policy = dmarc.policy { method += " (p=\(policy.rawValue))" }
+            if !dmarc.fromDomain.isEmpty { method += " header.from=\(SPFVerdict.quoted(dmarc.fromDomain))" }
+            if let policy = dmarc.policy { method += " policy.dmarc=\(policy.rawValue)" }
+            methods.append(method)
+        }
+        guard !methods.isEmpty else { return nil }
+        return SPFVerdict.quoted(authservID) + ";\r\n\t" + methods.joined(separator: ";\r\n\t")
+    }
+}

@@ -44,6 +44,11 @@ public enum RuleAction: Sendable {
 
     public var isTerminal: Bool { verdict != .proceed }
 
+    /// `sign NAME` is a tag of the transaction that the message step reads (a tag a rule could not
+    /// write: tag names are words, without ':').
+    public static func signingTag(_ name: String) -> String { "dkim-sign:" + name }
+
+
     public var verb: String {
         switch self {
         case .addHeader: return "add"

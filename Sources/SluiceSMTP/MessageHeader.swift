@@ -14,6 +14,9 @@ public enum HeaderEdit: Hashable, Sendable {
     case replace(name: String, value: String)
     /// Removes every field whose name matches the glob (`X-Internal-*`), case-insensitively.
     case remove(glob: String)
+    /// Removes the `Authentication-Results` fields that claim this authserv-id (RFC 8601 §5: a forged
+    /// one would be believed downstream); others' are kept.
+    case removeAuthenticationResults(authservID: String)
 }
 
 /// The header block of a message in wire form (dot-stuffed, CRLF), parsed into fields.
@@ -135,11 +138,30 @@ public struct MessageHeader: Hashable, Sendable {
                 }
             case .remove(let glob):
                 fields.removeAll { Self.glob(glob.lowercased(), matches: $0.name.lowercased()) }
+            case .removeAuthenticationResults(let id):
+                fields.removeAll { $0.name.lowercased() == "authentication-results" && Self.authservID(of: $0.value) == id.lowercased() }
             }
         }
         var out = fields.flatMap(\.raw)
         if endsWithEmptyLine { out += [13, 10] }
         return out
+    }
+
+    /// The authserv-id of an `Authentication-Results` value: its first token, comments skipped, lower case.
+    public static func authservID(of value: String) -> String {
+        var id = ""
+        var depth = 0
+        for character in value {
+            if character == "(" { depth += 1; continue }
+            if character == ")" { depth = max(0, depth - 1); continue }
+            if depth > 0 { continue }
+            if character == ";" { break }
+            if character == " " || character == "\t" || character == "\r" || character == "\n" {
+                if id.isEmpty { continue } else { break }
+            }
+            id.append(character)
+        }
+        return id.lowercased()
     }
 
     static func line(_ name: String, _ value: String) -> [UInt8] {
@@ -166,5 +188,29 @@ public struct MessageHeader: Hashable, Sendable {
         }
         while pi < p.count, p[pi] == "*" { pi += 1 }
         return pi == p.count
+    }
+}
+
+/// Removes SMTP dot-stuffing from a message in wire form fed in arbitrary chunks (a line that starts
+/// with "." lost that first dot), for what reads the message as the author wrote it (DKIM's body hash).
+public struct DotUnstuffing: Sendable {
+    private var atLineStart = true
+
+    /// `atLineStart`: whether the first octet fed starts a line (the body after the header's empty line).
+    public init(atLineStart: Bool = true) {
+        self.atLineStart = atLineStart
+    }
+
+    /// Appends `chunk` without its stuffing dots to `output`.
+    public mutating func unstuff(_ chunk: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        output.reserveCapacity(output.count + chunk.count)
+        for byte in chunk {
+            if atLineStart && byte == UInt8(ascii: ".") {
+                atLineStart = false
+                continue
+            }
+            atLineStart = byte == 10
+            output.append(byte)
+        }
     }
 }

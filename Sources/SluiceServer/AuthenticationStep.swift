@@ -12,8 +12,11 @@ struct AuthenticationStep: Sendable {
     let resolver: DNSResolver?
     /// `dns budget`: all the lookups of one check together.
     let budget: Double
-    /// Sluice's own name: SPF's `%{r}`, the receiver in `Received-SPF`.
+    /// Sluice's own name: SPF's `%{r}`, the receiver in `Received-SPF`, the authserv-id of its
+    /// `Authentication-Results`.
     let hostname: String
+    /// `dkim sign NAME …`, keys loaded.
+    var signers: [String: DKIMSigner] = [:]
 
     /// SPF for the transaction's sender and the HELO name; without a resolver both are `temperror`.
     func spf(_ facts: Facts, on eventLoop: EventLoop) -> EventLoopFuture<Authentication> {
@@ -34,14 +37,20 @@ struct AuthenticationStep: Sendable {
         return promise.futureResult
     }
 
-    /// The trace fields for the message: `Received-SPF` for the MAIL FROM identity when SPF was checked.
+    /// The trace fields for the message, top down: `Authentication-Results` for every check made, and
+    /// `Received-SPF` for the MAIL FROM identity when SPF was checked.
     func traceFields(_ facts: Facts) -> [HeaderField] {
-        guard let spf = facts.authentication.spf else { return [] }
         let sender = facts.sender?.mailbox.map { "\($0.localPart)@\($0.domain)" }
-        let identity = sender == nil ? "helo" : "mailfrom"
-        let value = spf.receivedSPF(receiver: hostname, clientIP: facts.clientText, envelopeFrom: sender ?? "postmaster@\(facts.helo ?? "")",
-                                    helo: facts.helo, identity: identity)
-        return [HeaderField(name: "Received-SPF", value: value)]
+        var fields: [HeaderField] = []
+        if let results = facts.authentication.resultsValue(authservID: hostname, sender: sender, helo: facts.helo) {
+            fields.append(HeaderField(name: "Authentication-Results", value: results))
+        }
+        if let spf = facts.authentication.spf {
+            let value = spf.receivedSPF(receiver: hostname, clientIP: facts.clientText, envelopeFrom: sender ?? "postmaster@\(facts.helo ?? "")",
+                                        helo: facts.helo, identity: sender == nil ? "helo" : "mailfrom")
+            fields.append(HeaderField(name: "Received-SPF", value: value))
+        }
+        return fields
     }
 }
 
@@ -55,5 +64,9 @@ extension Facts {
         self.authentication = merged
         if merged.spf?.result == .temperror { unavailable.insert(.spf) }
         if merged.spfHelo?.result == .temperror { unavailable.insert(.spfHelo) }
+        if let dkim = authentication.dkim { merged.dkim = dkim; self.authentication = merged }
+        if let dmarc = authentication.dmarc { merged.dmarc = dmarc; self.authentication = merged }
+        if merged.dkimResult == "temperror" { unavailable.insert(.dkim) }
+        if merged.dmarc?.result == .temperror { unavailable.formUnion([.dmarc, .dmarcPolicy]) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceConfig
+import SluiceDNS
 import SluicePolicy
 import SluiceSMTP
 import SluiceSession
@@ -75,6 +76,7 @@ extension ServerConfiguration {
                 throw .configuration("tls: \(error)")
             }
         }
+        for (name, signing) in file.dkimSigners { configuration.dkimSigners[name] = try DKIMSignerLoader.load(signing) }
         if configuration.ruleSet.usesGreylisting {
             if let existingStore {
                 configuration.greylistStore = existingStore
@@ -83,5 +85,19 @@ extension ServerConfiguration {
             }
         }
         return configuration
+    }
+}
+
+/// A `dkim sign` statement's signer, its key read and checked once, at start (or reload): a key that
+/// is not a usable RSA (≥ 1024 bits) or Ed25519 private key is an error with the statement's place.
+public enum DKIMSignerLoader {
+    public static func load(_ signing: DKIMSigning) throws(ServerError) -> DKIMSigner {
+        do {
+            let key = try DKIMPrivateKey(contentsOfFile: signing.keyFile)
+            return try DKIMSigner(key: key, domain: signing.domain, selector: signing.selector,
+                                  signedHeaders: signing.headers ?? DKIMSigner.defaultSignedHeaders)
+        } catch {
+            throw .configuration("\(signing.location): dkim sign \(signing.name): \(error.reason)")
+        }
     }
 }

@@ -82,6 +82,7 @@ public struct Explainer {
         case .add(let name, let value): return "add \(name): \(value)"
         case .replace(let name, let value): return "replace \(name): \(value)"
         case .remove(let glob): return "remove \(glob)"
+        case .removeAuthenticationResults(let id): return "remove Authentication-Results of \(id)"
         }
     }
 }

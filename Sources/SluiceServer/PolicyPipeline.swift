@@ -45,6 +45,8 @@ struct PolicyPipeline: Sendable {
         var eventLoop: EventLoop
         /// The message's first octets (header and body windows), for the message point.
         var message: ByteBuffer?
+        /// The whole message, for what reads all of it (DKIM's body hash); nil in `sluice explain`.
+        var spool: NIOLoopBound<MessageSpool>? = nil
         var logger: Logger
         var sessionID: String
     }
@@ -100,6 +102,9 @@ struct PolicyPipeline: Sendable {
                     return decision
                 }
             })
+        }
+        if request.point == .message, ruleSet.usesDKIM || !request.facts.authentication.isEmpty || !authentication.signers.isEmpty {
+            return .pending(authenticateMessage(request, makeOrigin()))
         }
         if request.point == .message {
             let traceFields = authentication.traceFields(request.facts)
@@ -166,6 +171,46 @@ struct PolicyPipeline: Sendable {
             promise.succeed(names)
         }
         return promise.futureResult
+    }
+
+    /// The message with email authentication: DKIM verified and DMARC evaluated before the content rules
+    /// (they read `dkim`, `dmarc`), then, for a message that goes on, the forged `Authentication-Results`
+    /// of Sluice's authserv-id removed, the `sign` rules' signatures over the edited header, and the
+    /// trace fields.
+    private func authenticateMessage(_ request: PolicyRequest, _ origin: Origin) -> EventLoopFuture<PolicyDecision> {
+        let message = MessageAuthentication(step: authentication, pool: pool)
+        // Every signer's body hash is taken in the one body pass; which sign is known once the rules ran.
+        let signers = authentication.signers
+        let verify = ruleSet.usesDKIM, window = origin.message ?? ByteBuffer(), headerWindow = self.headerWindow
+        let eventLoop = origin.eventLoop, logger = origin.logger, sessionID = origin.sessionID
+        let hasContentRules = ruleSet.hasContentRules, step = authentication
+        return pool.runIfActive(eventLoop: eventLoop) {
+            MessageHeader(wire: window.getBytes(at: window.readerIndex, length: window.readableBytes) ?? [], limit: headerWindow)
+        }.flatMap { header in
+            message.examine(request.facts, header: header, verify: verify, signers: signers, spool: origin.spool, window: window,
+                            on: eventLoop).map { (header, $0) }
+        }.flatMap { header, found in
+            var request = request
+            request.facts.learn(found.authentication)
+            let decided = hasContentRules ? self.inspect(request, origin) : eventLoop.makeSucceededFuture(PolicyDecision(.proceed))
+            let facts = request.facts
+            return decided.map { decision in
+                var decision = decision
+                guard decision.verdict == .proceed else { return decision }
+                let parsed = decision.header ?? header
+                decision.header = parsed
+                decision.headerEdits.append(.removeAuthenticationResults(authservID: step.hostname))
+                let picked = message.signers(for: facts.tags.union(decision.tags))
+                let signatures = message.sign(parsed, edits: decision.headerEdits, signers: picked, hashes: found.bodyHashes) {
+                    logger.warning("\(sessionID): \($0)")
+                }
+                decision.traceFields = signatures + step.traceFields(facts)
+                return decision
+            }
+        }.flatMapErrorWithEventLoop { error, eventLoop in
+            logger.warning("\(sessionID): message authentication failed: \(error)")
+            return eventLoop.makeSucceededFuture(PolicyDecision(.refuse(RuleSet.inspectionFailed)))
+        }
     }
 
     /// The header, body and eom rules on the thread pool: a large body scan never blocks the loop.

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SluiceConfig
+import SluiceDNS
 import SluicePolicy
 import SluiceSMTP
 import SluiceSession
@@ -39,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     public var dnsServers: [String] = []
     /// `dns timeout DURATION`: each lookup's deadline.
     public var dnsTimeout: Double = 5
+    /// `dkim sign NAME …`: the signers a rule's `sign NAME` picks, keys loaded.
+    public var dkimSigners: [String: DKIMSigner] = [:]
     /// `dns budget DURATION`: all the lookups of one SPF, DKIM or DMARC check together.
     public var dnsBudget: Double = 10
     /// Seconds open sessions may go on after SIGTERM before they are told `421 4.3.2`.

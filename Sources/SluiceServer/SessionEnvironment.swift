@@ -38,7 +38,8 @@ struct SessionEnvironment: Sendable {
         PolicyPipeline(ruleSet: configuration.ruleSet, greylist: configuration.greylist, store: greylistStore,
                        headerWindow: configuration.limits.headerWindow, bodyInspection: configuration.limits.bodyInspection,
                        resolver: resolver, reverseDNSTimeout: configuration.limits.reverseDNSTimeout,
-                       authentication: AuthenticationStep(resolver: resolver, budget: configuration.dnsBudget, hostname: configuration.hostname),
+                       authentication: AuthenticationStep(resolver: resolver, budget: configuration.dnsBudget, hostname: configuration.hostname,
+                                                          signers: configuration.dkimSigners),
                        pool: pool, metrics: metrics, now: clock)
     }
 }

@@ -10,6 +10,7 @@ extension SessionHandler {
         let started = environment.now()
         switch pipeline.evaluate(request, from: PolicyPipeline.Origin(
             eventLoop: eventLoop, message: request.point == .message ? receiver?.spool.inspectionBytes : nil,
+            spool: request.point == .message ? receiver.map { NIOLoopBound($0.spool, eventLoop: eventLoop) } : nil,
             logger: logger, sessionID: sessionID)) {
         case .decided(let decision):
             environment.metrics.decided(request.point, after: (environment.now() - started).nanoseconds)

@@ -106,6 +106,7 @@ extension ServerConfiguration {
         ruleSet = file.ruleSet
         limits = file.limits
         if let exempt = file.exempt { session.exempt = exempt }
+        for (name, signing) in file.dkimSigners { dkimSigners[name] = try DKIMSignerLoader.load(signing) }
     }
 }
 
