@@ -76,6 +76,7 @@ bench:
 	  SLUICE_BIN=$$bin/sluice GREYBENCH_BIN=$$bin/GreyBench bash Benchmarks/greylist.sh && \
 	  SLUICE_BIN=$$bin/sluice bash Benchmarks/tls.sh && \
 	  SLUICE_BIN=$$bin/sluice bash Benchmarks/operations.sh && \
+	  SLUICE_BIN=$$bin/sluice bash Benchmarks/authentication.sh && \
 	  $$bin/DKIMBench | tee bench-results/dkim.md
 
 # libFuzzer targets (Fuzz/, built with -sanitize=fuzzer,address), each for FUZZ_SECONDS.

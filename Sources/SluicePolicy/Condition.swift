@@ -59,8 +59,6 @@ public indirect enum Condition: Sendable {
         case .equals(.header(let name), let value):
             return facts.headers.contains { $0.key == name && $0.value == value }
         case .equals(let field, let value):
-            // `spf = temperror` tests the failure itself: it is the rule that "says otherwise".
-            if value == "temperror", field.resultValues != nil { return facts.text(of: field) == value }
             try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             switch field {
@@ -86,6 +84,18 @@ public indirect enum Condition: Sendable {
         case .or(let lhs, let rhs):
             if try lhs.holds(for: facts) { return true }
             return try rhs.holds(for: facts)
+        }
+    }
+
+    /// The result fields tested for `temperror` (the rule "says otherwise" about their failure).
+    var failuresTested: Set<Field> {
+        switch self {
+        case .equals(.dmarc, "temperror"): return [.dmarc, .dmarcPolicy]
+        case .equals(.dkim, "temperror"): return [.dkim, .dkimDomain]
+        case .equals(let field, "temperror") where field.resultValues != nil: return [field]
+        case .not(let inner): return inner.failuresTested
+        case .and(let lhs, let rhs), .or(let lhs, let rhs): return lhs.failuresTested.union(rhs.failuresTested)
+        default: return []
         }
     }
 

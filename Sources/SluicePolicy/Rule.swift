@@ -73,6 +73,9 @@ public struct Rule: Sendable {
     public var location: RuleLocation
     /// The rule as written, for explanations.
     public var text: String
+    /// The result fields whose failure the rule tests itself (`spf = temperror` anywhere in it): for
+    /// this rule they are plain values, so it never defers on them.
+    public let handledFailures: Set<Field>
 
     public init(stage: Stage, action: RuleAction, condition: Condition?, tags: [String] = [], observe: Bool = false,
                 location: RuleLocation, text: String) {
@@ -83,6 +86,7 @@ public struct Rule: Sendable {
         self.observe = observe
         self.location = location
         self.text = text
+        self.handledFailures = condition?.failuresTested ?? []
     }
 }
 

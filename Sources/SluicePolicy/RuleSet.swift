@@ -93,7 +93,13 @@ public struct RuleSet: Sendable {
         for rule in rules[stage] ?? [] {
             let matched: Bool
             do {
-                matched = try rule.condition?.holds(for: facts) ?? true
+                if rule.handledFailures.isEmpty {
+                    matched = try rule.condition?.holds(for: facts) ?? true
+                } else {
+                    var known = facts
+                    known.unavailable.subtract(rule.handledFailures)
+                    matched = try rule.condition?.holds(for: known) ?? true
+                }
             } catch {
                 if tracing { outcome.trace.append((rule, false)) }
                 if rule.observe { continue }

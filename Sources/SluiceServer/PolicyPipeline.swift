@@ -84,7 +84,8 @@ struct PolicyPipeline: Sendable {
             })
         }
         let lists = domainLookup(request).flatMap { field, domain in ruleSet.domainLists[field].map { (field, domain, $0) } }
-        let checkSPF = request.point == .mail && ruleSet.usesSPF && request.facts.authentication.spf == nil
+        // Without a resolver (`sluice explain` with no `dns server`) the results stay unknown: no value.
+        let checkSPF = request.point == .mail && ruleSet.usesSPF && resolver != nil && request.facts.authentication.spf == nil
         if lists != nil || checkSPF {
             let origin = makeOrigin()
             let eventLoop = origin.eventLoop
@@ -103,7 +104,8 @@ struct PolicyPipeline: Sendable {
                 }
             })
         }
-        if request.point == .message, ruleSet.usesDKIM || !request.facts.authentication.isEmpty || !authentication.signers.isEmpty {
+        if request.point == .message, ruleSet.usesDKIM && resolver != nil || !request.facts.authentication.isEmpty
+            || !authentication.signers.isEmpty {
             return .pending(authenticateMessage(request, makeOrigin()))
         }
         if request.point == .message {
@@ -181,7 +183,7 @@ struct PolicyPipeline: Sendable {
         let message = MessageAuthentication(step: authentication, pool: pool)
         // Every signer's body hash is taken in the one body pass; which sign is known once the rules ran.
         let signers = authentication.signers
-        let verify = ruleSet.usesDKIM, window = origin.message ?? ByteBuffer(), headerWindow = self.headerWindow
+        let verify = ruleSet.usesDKIM && resolver != nil, window = origin.message ?? ByteBuffer(), headerWindow = self.headerWindow
         let eventLoop = origin.eventLoop, logger = origin.logger, sessionID = origin.sessionID
         let hasContentRules = ruleSet.hasContentRules, step = authentication
         return pool.runIfActive(eventLoop: eventLoop) {

@@ -4,8 +4,9 @@ over UDP and TCP on 127.0.0.1). It serves the zone file given (standard zone-fil
 names), and two kinds of trouble:
     ;; servfail NAME     every query for NAME (and below it) is answered SERVFAIL
     ;; silent NAME       every query for NAME (and below it) gets no answer at all (a dead server)
-It prints "PORT <n>" once listening (port 0: the OS picks), and serves until killed."""
-import sys, time
+With DNS_QUERY_LOG=FILE in the environment, every query received is a line of FILE (the benchmarks
+count them). It prints "PORT <n>" once listening (port 0: the OS picks), and serves until killed."""
+import os, sys, time
 from dnslib import RR, QTYPE, RCODE, DNSRecord
 from dnslib.server import DNSServer, BaseResolver, DNSLogger
 
@@ -21,10 +22,14 @@ records = RR.fromZone(zone_text)
 def under(name, zones):
     return any(name == z or name.endswith("." + z) for z in zones)
 
+query_log = open(os.environ["DNS_QUERY_LOG"], "a", buffering=1) if os.environ.get("DNS_QUERY_LOG") else None
+
 class Resolver(BaseResolver):
     def resolve(self, request, handler):
         reply = request.reply()
         qname = str(request.q.qname).lower()
+        if query_log:
+            query_log.write("%s %s\n" % (qname, QTYPE[request.q.qtype]))
         if under(qname, silent):
             raise RuntimeError("silent")  # the handler logs it and sends nothing
         if under(qname, servfail):
