@@ -7,7 +7,7 @@ names), and two kinds of trouble:
 With DNS_QUERY_LOG=FILE in the environment, every query received is a line of FILE (the benchmarks
 count them). It prints "PORT <n>" once listening (port 0: the OS picks), and serves until killed."""
 import os, sys, time
-from dnslib import RR, QTYPE, RCODE, DNSRecord
+from dnslib import RR, QTYPE, RCODE, DNSRecord, SOA
 from dnslib.server import DNSServer, BaseResolver, DNSLogger
 
 zone_text = open(sys.argv[1]).read()
@@ -44,6 +44,11 @@ class Resolver(BaseResolver):
             exists = any(str(rr.rname).lower().endswith("." + qname) for rr in records)
             if not exists:
                 reply.header.rcode = RCODE.NXDOMAIN
+        if not answers and not cnames:
+            # A negative answer carries its SOA (RFC 2308), so resolvers cache it for the SOA's minimum
+            # (without one libunbound keeps it a few seconds only, and a test on the cache would race).
+            apex = ".".join(qname.rstrip(".").split(".")[-2:]) + "."
+            reply.add_auth(RR(apex, QTYPE.SOA, ttl=300, rdata=SOA("ns." + apex, "hostmaster." + apex, (1, 3600, 600, 86400, 300))))
         return reply
 
 class QuietLogger(DNSLogger):
