@@ -1,3 +1,5 @@
+import COpenSSL
+
 /// What a body hash depends on: the body canonicalisation and the `l=` count. (The hash is SHA-256:
 /// the only one Sluice verifies or signs with.) Signatures sharing these share one hasher.
 public struct DKIMBodyHashParameters: Sendable, Hashable {
@@ -27,13 +29,15 @@ public struct DKIMBodyHash: Sendable, Hashable {
 
 /// Canonicalises and hashes a body fed in chunks of any size, holding no more than a chunk's
 /// canonical octets at a time: the spool can be read back in pieces. A value: copies are independent.
+///
+/// Canonical octets go straight from the chunk to SHA-256 in runs (nothing is copied), and the
+/// digest state is checked for sharing once per chunk.
 public struct DKIMBodyHasher: Sendable {
     public let parameters: DKIMBodyHashParameters
     private var canonicalizer: DKIMBodyCanonicalizer
     private var digest = SHA256Digest()
     private var canonicalLength = 0
     private var hashedLength = 0
-    private var output: [UInt8] = []
 
     public init(_ parameters: DKIMBodyHashParameters) {
         self.parameters = parameters
@@ -46,9 +50,16 @@ public struct DKIMBodyHasher: Sendable {
 
     /// Feeds the next chunk of the body (octets after the empty line ending the header).
     public mutating func update(_ chunk: UnsafeRawBufferPointer) {
-        output.removeAll(keepingCapacity: true)
-        canonicalizer.feed(chunk, into: &output)
-        absorb()
+        guard !chunk.isEmpty else { return }
+        let context = digest.uniqueContext()
+        withUnsafeTemporaryAllocation(byteCount: Sink.capacity, alignment: 16) { buffer in
+            var sink = Sink(context: context, buffer: buffer.baseAddress!, limit: parameters.length,
+                            canonicalLength: canonicalLength, hashedLength: hashedLength)
+            canonicalizer.feed(chunk, to: &sink)
+            sink.flush()
+            canonicalLength = sink.canonicalLength
+            hashedLength = sink.hashedLength
+        }
     }
 
     public mutating func update(_ chunk: [UInt8]) { chunk.withUnsafeBytes { update($0) } }
@@ -56,20 +67,57 @@ public struct DKIMBodyHasher: Sendable {
     /// The hash of the body fed so far, taken as the whole body. Does not change this hasher.
     public func finish() -> DKIMBodyHash {
         var copy = self
-        copy.output.removeAll(keepingCapacity: true)
-        copy.canonicalizer.finish(into: &copy.output)
-        copy.absorb()
-        return DKIMBodyHash(parameters: parameters, digest: copy.digest.finalize(),
-                            canonicalLength: copy.canonicalLength, hashedLength: copy.hashedLength)
+        let context = copy.digest.uniqueContext()
+        let (finalLength, finalHashed) = withUnsafeTemporaryAllocation(byteCount: Sink.capacity, alignment: 16) { buffer in
+            var sink = Sink(context: context, buffer: buffer.baseAddress!, limit: parameters.length,
+                            canonicalLength: canonicalLength, hashedLength: hashedLength)
+            copy.canonicalizer.finish(to: &sink)
+            sink.flush()
+            return (sink.canonicalLength, sink.hashedLength)
+        }
+        return DKIMBodyHash(parameters: parameters, digest: copy.digest.finalizeConsuming(),
+                            canonicalLength: finalLength, hashedLength: finalHashed)
     }
 
-    private mutating func absorb() {
-        guard !output.isEmpty else { return }
-        canonicalLength += output.count
-        let take = parameters.length.map { max(0, min(output.count, $0 - hashedLength)) } ?? output.count
-        if take > 0 {
-            output.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<take])) }
+    /// Counts canonical octets and hashes them, up to `l=`. Short spans (a relaxed body breaks at
+    /// every WSP run and line end) are gathered in `buffer` so SHA-256 is fed in large updates.
+    private struct Sink: DKIMCanonicalSink {
+        static let capacity = 16384
+        let context: OpaquePointer
+        let buffer: UnsafeMutableRawPointer
+        var used = 0
+        let limit: Int?
+        var canonicalLength: Int
+        var hashedLength: Int
+
+        init(context: OpaquePointer, buffer: UnsafeMutableRawPointer, limit: Int?, canonicalLength: Int, hashedLength: Int) {
+            self.context = context
+            self.buffer = buffer
+            self.limit = limit
+            self.canonicalLength = canonicalLength
+            self.hashedLength = hashedLength
+        }
+
+        @inline(__always)
+        mutating func write(_ span: UnsafeRawBufferPointer) {
+            canonicalLength += span.count
+            var take = span.count
+            if let limit { take = max(0, min(take, limit - hashedLength)) }
+            guard take > 0, let base = span.baseAddress else { return }
             hashedLength += take
+            if used + take > Self.capacity { flush() }
+            if take >= Self.capacity / 4 {
+                EVP_DigestUpdate(context, base, take)
+            } else {
+                (buffer + used).copyMemory(from: base, byteCount: take)
+                used += take
+            }
+        }
+
+        mutating func flush() {
+            guard used > 0 else { return }
+            EVP_DigestUpdate(context, buffer, used)
+            used = 0
         }
     }
 }

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import NIOConcurrencyHelpers
 
 /// A signing or verifying algorithm (`a=`).
 public enum DKIMAlgorithm: String, Sendable, Hashable, CaseIterable {
@@ -57,7 +58,7 @@ final class DKIMEVPKey: @unchecked Sendable {
         defer { EVP_MD_CTX_free(context); ERR_clear_error() }
         let ed25519 = isEd25519
         let message = ed25519 ? SHA256Digest.hash(headerData) : headerData
-        guard EVP_DigestVerifyInit(context, nil, ed25519 ? nil : EVP_sha256(), nil, pointer) == 1 else { return false }
+        guard EVP_DigestVerifyInit(context, nil, ed25519 ? nil : DKIMAlgorithms.sha256, nil, pointer) == 1 else { return false }
         return EVP_DigestVerify(context, signature, signature.count, message, message.count) == 1
     }
 
@@ -67,12 +68,66 @@ final class DKIMEVPKey: @unchecked Sendable {
         defer { EVP_MD_CTX_free(context); ERR_clear_error() }
         let ed25519 = isEd25519
         let message = ed25519 ? SHA256Digest.hash(headerData) : headerData
-        guard EVP_DigestSignInit(context, nil, ed25519 ? nil : EVP_sha256(), nil, pointer) == 1 else { return nil }
+        guard EVP_DigestSignInit(context, nil, ed25519 ? nil : DKIMAlgorithms.sha256, nil, pointer) == 1 else { return nil }
         var length = 0
         guard EVP_DigestSign(context, nil, &length, message, message.count) == 1 else { return nil }
         var signature = [UInt8](repeating: 0, count: length)
         guard EVP_DigestSign(context, &signature, &length, message, message.count) == 1 else { return nil }
         return Array(signature.prefix(length))
+    }
+}
+
+/// Public keys parsed from key records, by type and `p=` octets, so repeated mail from one signer
+/// does not parse the key again (in OpenSSL 3, `d2i_PUBKEY` of an RSA-2048 key costs several times
+/// a verification). Bounded: at most `capacity` keys; when full, the least recently used goes.
+/// Only keys that parsed are kept; the checks made on a key (type, size) are made on every use.
+final class DKIMPublicKeyCache: Sendable {
+    static let shared = DKIMPublicKeyCache(capacity: 256)
+
+    private struct Key: Hashable {
+        let type: DKIMKeyRecord.KeyType
+        let octets: [UInt8]
+    }
+
+    private struct Entry {
+        let key: DKIMEVPKey
+        var lastUse: UInt64
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        var clock: UInt64 = 0
+    }
+
+    let capacity: Int
+    private let state = NIOLockedValueBox(State())
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    var count: Int { state.withLockedValue { $0.entries.count } }
+
+    /// The key for `octets`, parsed by `parse` (outside the lock) when not cached.
+    func key(type: DKIMKeyRecord.KeyType, octets: [UInt8], parse: ([UInt8]) -> DKIMEVPKey?) -> DKIMEVPKey? {
+        let lookup = Key(type: type, octets: octets)
+        let cached: DKIMEVPKey? = state.withLockedValue { state in
+            guard var entry = state.entries[lookup] else { return nil }
+            state.clock &+= 1
+            entry.lastUse = state.clock
+            state.entries[lookup] = entry
+            return entry.key
+        }
+        if let cached { return cached }
+        guard let parsed = parse(octets) else { return nil }
+        let capacity = capacity
+        return state.withLockedValue { state in
+            if let raced = state.entries[lookup] { return raced.key }
+            if state.entries.count >= capacity, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                state.entries[oldest.key] = nil
+            }
+            state.clock &+= 1
+            state.entries[lookup] = Entry(key: parsed, lastUse: state.clock)
+            return parsed
+        }
     }
 }
 

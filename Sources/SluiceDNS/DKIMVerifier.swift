@@ -133,11 +133,11 @@ public struct DKIMVerifier: Sendable {
             let key: DKIMEVPKey
             switch record.keyType {
             case .rsa:
-                guard let rsa = DKIMEVPKey.rsaPublicKey(der: record.publicKey) else { conclude(.permerror, "key unavailable (p= is not an RSA public key)"); continue }
+                guard let rsa = DKIMPublicKeyCache.shared.key(type: .rsa, octets: record.publicKey, parse: DKIMEVPKey.rsaPublicKey) else { conclude(.permerror, "key unavailable (p= is not an RSA public key)"); continue }
                 guard rsa.bits >= 1024 else { conclude(.fail, "RSA key of \(rsa.bits) bits is too small (RFC 8301)"); continue }
                 key = rsa
             case .ed25519:
-                guard let ed = DKIMEVPKey.ed25519PublicKey(raw: record.publicKey) else { conclude(.permerror, "key unavailable (p= is not 32 octets)"); continue }
+                guard let ed = DKIMPublicKeyCache.shared.key(type: .ed25519, octets: record.publicKey, parse: DKIMEVPKey.ed25519PublicKey) else { conclude(.permerror, "key unavailable (p= is not 32 octets)"); continue }
                 key = ed
             }
             let data = DKIMHeaderSelection.signedData(fields: headers, names: signature.signedHeaders, excluding: candidate.index,

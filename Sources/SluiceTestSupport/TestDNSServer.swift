@@ -37,13 +37,21 @@ public final class TestDNSServer: Sendable {
 
     private static func start(arguments: [String], directory: String) async throws -> TestDNSServer {
         let process = try ChildProcess.spawn(python, arguments)
-        let handle = FileHandle(fileDescriptor: process.stdoutFD, closeOnDealloc: false)
-        var line = Data()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line += chunk
+        // The "PORT n" line is read on a thread of its own: a blocking read on Swift's cooperative pool
+        // (2 threads here) would starve every other test while Python starts.
+        let fd = process.stdoutFD
+        let line: Data = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
+                var line = Data()
+                let deadline = Date().addingTimeInterval(20)
+                while Date() < deadline, !line.contains(UInt8(ascii: "\n")) {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    line += chunk
+                }
+                continuation.resume(returning: line)
+            }
         }
         let text = String(decoding: line, as: UTF8.self)
         guard let port = text.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {

@@ -52,10 +52,7 @@ import Testing
     static func makeKey(_ kind: String, in directory: String, bareRSA: Bool = false) async throws -> Key {
         let path = directory + "/\(kind).pem"
         let der = directory + "/\(kind).der"
-        let generate: [String] = kind == "ed25519" ? ["genpkey", "-algorithm", "ed25519", "-out", path]
-            : ["genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:\(kind.dropFirst(3))", "-out", path]
-        let made = try await ExternalTool.run("openssl", generate)
-        try #require(made.status == 0, "openssl genpkey: \(made.stderr)")
+        try await GeneratedKeys.shared.pem(kind).write(toFile: path, atomically: true, encoding: .utf8)
         let export = bareRSA ? ["rsa", "-in", path, "-RSAPublicKey_out", "-outform", "DER", "-out", der]
             : ["pkey", "-in", path, "-pubout", "-outform", "DER", "-out", der]
         let exported = try await ExternalTool.run("openssl", export)
@@ -227,5 +224,30 @@ import Testing
         let old = await DKIMVerifier(headers: [sha1] + fields).finish(now: Date()) { _ in .records([record]) }
         #expect(old.signatures.first?.result == .permerror && old.signatures.first?.reason?.contains("rsa-sha1") == true)
         #expect(old.signatures.first?.algorithm == "rsa-sha1")
+    }
+}
+
+/// Each kind of key made once per test run by the openssl CLI (an RSA-2048 key costs the machine a
+/// while; a dozen of them at once slowed every other test), then written into each test's directory.
+actor GeneratedKeys {
+    static let shared = GeneratedKeys()
+    private var made: [String: Task<String, Error>] = [:]
+
+    func pem(_ kind: String) async throws -> String {
+        if let task = made[kind] { return try await task.value }
+        let task = Task { try await Self.generate(kind) }
+        made[kind] = task
+        return try await task.value
+    }
+
+    private static func generate(_ kind: String) async throws -> String {
+        let directory = try TemporaryDirectory.make(prefix: "sluice-keys")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/key.pem"
+        let generate: [String] = kind == "ed25519" ? ["genpkey", "-algorithm", "ed25519", "-out", path]
+            : ["genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:\(kind.dropFirst(3))", "-out", path]
+        let result = try await ExternalTool.run("openssl", generate)
+        guard result.status == 0 else { throw ToolMissing(name: "openssl genpkey (\(result.stderr))") }
+        return try String(contentsOfFile: path, encoding: .utf8)
     }
 }

@@ -27,6 +27,9 @@ import Testing
         let tests: [Case]
     }
 
+    /// Listed once for every test of the suite (the YAML takes Python a while to read).
+    static let listed = Task { try await scenarios() }
+
     static func scenarios() async throws -> [Scenario] {
         let script = URL(fileURLWithPath: TestDNSServer.script).deletingLastPathComponent().appendingPathComponent("spf_suite.py").path
         let listed = try await ExternalTool.run(TestDNSServer.python, [script, "list", suite])
@@ -35,14 +38,14 @@ import Testing
     }
 
     @Test func theSuiteHasItsSixteenScenarios() async throws {
-        let all = try await Self.scenarios()
+        let all = try await Self.listed.value
         #expect(all.count == 16)
         #expect(all.reduce(0) { $0 + $1.tests.count } == 203)
     }
 
     @Test(arguments: 0..<16)
     func scenario(_ index: Int) async throws {
-        let scenario = try await Self.scenarios()[index]
+        let scenario = try await Self.listed.value[index]
         let server = try await TestDNSServer.start(script: "spf_suite.py", arguments: ["serve", Self.suite, String(index)])
         defer { server.stop() }
         await withTaskGroup(of: Void.self) { group in
