@@ -135,15 +135,25 @@ extension SPFVerdict {
 
     /// A value as a dot-atom when it is one, else a quoted-string (RFC 5322), printable ASCII only.
     static func quoted(_ value: String) -> String {
-        let printable = String(value.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.map(Character.init))
-        let atext = printable.allSatisfy { $0.isLetter || $0.isNumber || "!#$%&'*+-/=?^_`{|}~.@".contains($0) }
-        if atext, !printable.isEmpty, !printable.contains("@") { return printable }
-        var quoted = "\""
-        for character in printable {
-            if character == "\\" || character == "\"" { quoted.append("\\") }
-            quoted.append(character)
+        // On octets: this runs for every relayed message's trace fields.
+        var atom = !value.isEmpty
+        for byte in value.utf8 where !Self.atext[Int(byte)] { atom = false; break }
+        if atom { return value }
+        var quoted: [UInt8] = [UInt8(ascii: "\"")]
+        quoted.reserveCapacity(value.utf8.count + 2)
+        for byte in value.utf8 where byte >= 0x20 && byte < 0x7F {
+            if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { quoted.append(UInt8(ascii: "\\")) }
+            quoted.append(byte)
         }
-        return quoted + "\""
+        quoted.append(UInt8(ascii: "\""))
+        return String(decoding: quoted, as: UTF8.self)
+    }
+
+    /// RFC 5322 atext and ".", by octet (not "@": an address is quoted).
+    private static let atext: [Bool] = (0..<256).map { byte in
+        guard byte < 0x80, let scalar = Unicode.Scalar(byte) else { return false }
+        let character = Character(scalar)
+        return (character.isASCII && (character.isLetter || character.isNumber)) || "!#$%&'*+-/=?^_`{|}~.".contains(character)
     }
 
     /// Text safe inside a comment: printable ASCII without parentheses or backslashes.

@@ -26,11 +26,9 @@ struct MessageAuthentication: Sendable {
 
     /// Verifies (when `verify`) and hashes for `signers`, reading the body from `spool` (or, without
     /// one, from `window`: `sluice explain`).
-    func examine(_ facts: Facts, header: MessageHeader, verify: Bool, signers: [String: DKIMSigner],
+    func examine(_ facts: Facts, header: MessageHeader, verifier: DKIMVerifier?, signers: [String: DKIMSigner],
                  spool: NIOLoopBound<MessageSpool>?, window: ByteBuffer?, on eventLoop: EventLoop) -> EventLoopFuture<Found> {
-        let fields = header.fields.map { DKIMHeaderField(name: $0.name, raw: $0.raw) }
-        let digests = BodyDigests(verifier: verify ? DKIMVerifier(headers: fields) : nil,
-                                  hashers: signers.mapValues { $0.makeBodyHasher() })
+        let digests = BodyDigests(verifier: verifier, hashers: signers.mapValues { $0.makeBodyHasher() })
         let body: EventLoopFuture<Void>
         if !digests.needsBody {
             body = eventLoop.makeSucceededVoidFuture()
@@ -99,6 +97,11 @@ struct MessageAuthentication: Sendable {
             }
         }
         return signatures
+    }
+
+    /// The verifier for a message's header (its signatures parsed): built on the pool with the header.
+    static func verifier(for header: MessageHeader) -> DKIMVerifier {
+        DKIMVerifier(headers: header.fields.map { DKIMHeaderField(name: $0.name, raw: $0.raw) })
     }
 
     /// Reads the spooled message from `offset` to its end, chunk by chunk, each handled before the next is read.

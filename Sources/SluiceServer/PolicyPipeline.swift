@@ -186,28 +186,36 @@ struct PolicyPipeline: Sendable {
         let verify = ruleSet.usesDKIM && resolver != nil, window = origin.message ?? ByteBuffer(), headerWindow = self.headerWindow
         let eventLoop = origin.eventLoop, logger = origin.logger, sessionID = origin.sessionID
         let hasContentRules = ruleSet.hasContentRules, step = authentication
-        return pool.runIfActive(eventLoop: eventLoop) {
-            MessageHeader(wire: window.getBytes(at: window.readerIndex, length: window.readableBytes) ?? [], limit: headerWindow)
-        }.flatMap { header in
-            message.examine(request.facts, header: header, verify: verify, signers: signers, spool: origin.spool, window: window,
+        return pool.runIfActive(eventLoop: eventLoop) { () -> (MessageHeader, DKIMVerifier?) in
+            let header = MessageHeader(wire: window.getBytes(at: window.readerIndex, length: window.readableBytes) ?? [], limit: headerWindow)
+            return (header, verify ? MessageAuthentication.verifier(for: header) : nil)
+        }.flatMap { header, verifier in
+            message.examine(request.facts, header: header, verifier: verifier, signers: signers, spool: origin.spool, window: window,
                             on: eventLoop).map { (header, $0) }
         }.flatMap { header, found in
             var request = request
             request.facts.learn(found.authentication)
             let decided = hasContentRules ? self.inspect(request, origin) : eventLoop.makeSucceededFuture(PolicyDecision(.proceed))
-            let facts = request.facts
-            return decided.map { decision in
+            let facts = request.facts, pool = self.pool
+            return decided.flatMap { decision in
                 var decision = decision
-                guard decision.verdict == .proceed else { return decision }
+                guard decision.verdict == .proceed else { return eventLoop.makeSucceededFuture(decision) }
                 let parsed = decision.header ?? header
                 decision.header = parsed
                 decision.headerEdits.append(.removeAuthenticationResults(authservID: step.hostname))
                 let picked = message.signers(for: facts.tags.union(decision.tags))
-                let signatures = message.sign(parsed, edits: decision.headerEdits, signers: picked, hashes: found.bodyHashes) {
-                    logger.warning("\(sessionID): \($0)")
+                guard !picked.isEmpty else {
+                    decision.traceFields = step.traceFields(facts)
+                    return eventLoop.makeSucceededFuture(decision)
                 }
-                decision.traceFields = signatures + step.traceFields(facts)
-                return decision
+                // Signing is public-key work (an RSA-2048 signature is about half a millisecond): the pool's.
+                let edits = decision.headerEdits
+                return pool.runIfActive(eventLoop: eventLoop) {
+                    message.sign(parsed, edits: edits, signers: picked, hashes: found.bodyHashes) { logger.warning("\(sessionID): \($0)") }
+                }.map { signatures in
+                    decision.traceFields = signatures + step.traceFields(facts)
+                    return decision
+                }
             }
         }.flatMapErrorWithEventLoop { error, eventLoop in
             logger.warning("\(sessionID): message authentication failed: \(error)")
