@@ -126,6 +126,8 @@ public struct DKIMSigning: Hashable, Sendable {
     public var keyFile: String
     /// The header fields to sign (nil: Sluice's default list, From over-signed).
     public var headers: [String]?
+    /// `algorithm rsa-sha256|ed25519-sha256`: checked against the key (nil: the key's).
+    public var algorithm: String?
     public var location: SourceLocation
 
     public init(name: String, domain: String, selector: String, keyFile: String, headers: [String]?, location: SourceLocation) {

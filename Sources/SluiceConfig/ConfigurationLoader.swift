@@ -225,10 +225,10 @@ public struct ConfigurationLoader {
     /// `dkim sign NAME domain "D" selector "S" key "FILE" [headers "from:to:subject"]`: the key file must
     /// be readable now (its contents are checked when the server starts, with this line's place).
     private mutating func applyDKIM(_ head: Token, _ arguments: [Token], file: String) {
-        let usage = "write 'dkim sign NAME domain \"example.com\" selector \"s1\" key \"FILE\" [headers \"from:to:subject\"]'"
+        let usage = "write 'dkim sign NAME domain \"example.com\" selector \"s1\" key \"FILE\" [algorithm rsa-sha256|ed25519-sha256] [headers \"from:to:subject\"]'"
         guard arguments.count >= 2, arguments[0].text == "sign", let name = arguments[1].word else { return error(head, usage) }
         guard configuration.dkimSigners[name] == nil else { return error(arguments[1], "dkim sign '\(name)' is defined twice") }
-        var domain: String?, selector: String?, key: String?, headers: [String]?
+        var domain: String?, selector: String?, key: String?, headers: [String]?, algorithm: String?
         var index = 2
         while index < arguments.count {
             let word = arguments[index]
@@ -249,6 +249,11 @@ public struct ConfigurationLoader {
                 let path = resolve(value.text, relativeTo: file)
                 guard FileManager.default.isReadableFile(atPath: path) else { return error(value, "cannot read '\(path)'") }
                 key = path
+            case "algorithm":
+                guard ["rsa-sha256", "ed25519-sha256"].contains(value.text) else {
+                    return error(value, "algorithm is rsa-sha256 or ed25519-sha256, not '\(value.text)'")
+                }
+                algorithm = value.text
             case "headers":
                 let names = value.text.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
                 guard names.contains("from"), names.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 > 32 && $0 < 127 } }) else {
@@ -261,8 +266,9 @@ public struct ConfigurationLoader {
             index += 2
         }
         guard let domain, let selector, let key else { return error(head, usage) }
-        configuration.dkimSigners[name] = DKIMSigning(name: name, domain: domain, selector: selector, keyFile: key, headers: headers,
-                                                      location: head.location)
+        var signing = DKIMSigning(name: name, domain: domain, selector: selector, keyFile: key, headers: headers, location: head.location)
+        signing.algorithm = algorithm
+        configuration.dkimSigners[name] = signing
     }
 
     /// `tls certificate FILE key FILE [ciphers "LIST"]`: the files must be readable now.

@@ -153,6 +153,17 @@ public final class DNSResolver: @unchecked Sendable {
     }
 
     /// Stops the thread; lookups still in flight complete with `.failed`.
+    /// `shutdown()` from async code: it waits for the resolver's thread and libunbound's (joining
+    /// them can take a while), so it runs on a thread of its own, never on Swift's cooperative pool.
+    public func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                self.shutdown()
+                continuation.resume()
+            }
+        }
+    }
+
     public func shutdown() {
         let already = stopped.withLockedValue { done -> Bool in
             let was = done

@@ -102,10 +102,9 @@ public struct SPFEvaluator: Sendable {
             guard texts.count == 1 else {
                 return .failure(SPFVerdict(result: .permerror, domain: domain, problem: "\(domain) has more than one SPF record"))
             }
-            do {
-                return .success(try SPFRecord(parsing: texts[0]))
-            } catch {
-                return .failure(SPFVerdict(result: .permerror, domain: domain, problem: "\(domain): \(error)"))
+            switch SPFRecordCache.record(texts[0]) {
+            case .success(let record): return .success(record)
+            case .failure(let error): return .failure(SPFVerdict(result: .permerror, domain: domain, problem: "\(domain): \(error)"))
             }
         }
     }

@@ -29,6 +29,11 @@ public struct Authentication: Sendable, Hashable {
         guard let dkim else { return nil }
         return dkim.first { $0.result == "pass" }?.domain ?? ""
     }
+
+    /// The `d=` of every passing signature, lower case (a `dkim.domain` test holds when one matches).
+    public var dkimDomains: [String] {
+        (dkim ?? []).filter { $0.result == "pass" }.map { $0.domain.lowercased() }
+    }
 }
 
 /// One DKIM signature's outcome (RFC 8601 names: pass fail neutral temperror permerror policy).

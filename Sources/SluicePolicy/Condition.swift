@@ -39,6 +39,10 @@ public indirect enum Condition: Sendable {
             return false
         case .matches(.body, let pattern):
             return try facts.body.withUnsafeBytes { bytes in try pattern.matches(bytes) }
+        case .matches(.dkimDomain, let pattern):
+            try facts.requireKnown(.dkimDomain)
+            for domain in facts.authentication.dkimDomains where try pattern.matches(domain) { return true }
+            return false
         case .matches(let field, let pattern):
             try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
@@ -47,6 +51,10 @@ public indirect enum Condition: Sendable {
             for field in facts.headers where field.key == name {
                 if try list.contains(field.value) { return true }
             }
+            return false
+        case .inList(.dkimDomain, let list):
+            try facts.requireKnown(.dkimDomain)
+            for domain in facts.authentication.dkimDomains where try list.contains(domain) { return true }
             return false
         case .inList(let field, let list):
             if case .dnsbl(let dnsList) = list.items {
@@ -58,6 +66,10 @@ public indirect enum Condition: Sendable {
             return try list.contains(text)
         case .equals(.header(let name), let value):
             return facts.headers.contains { $0.key == name && $0.value == value }
+        case .equals(.dkimDomain, let value):
+            try facts.requireKnown(.dkimDomain)
+            let domains = facts.authentication.dkimDomains
+            return value.isEmpty ? domains.isEmpty : domains.contains(value.lowercased())
         case .equals(let field, let value):
             try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }

@@ -12,6 +12,8 @@ public struct RuleSet: Sendable {
     /// Whether any rule reads an SPF result (only then is SPF checked, at MAIL), a DKIM result, a
     /// DMARC result (DMARC needs SPF and DKIM too).
     public let usesSPF: Bool
+    /// Whether a rule reads `spf.helo` (the HELO identity is checked only then).
+    public let usesSPFHelo: Bool
     public let usesDKIM: Bool
     public let usesDMARC: Bool
     /// The DNS lists the rules read, each once (looked up at connect, all at the same time).
@@ -50,6 +52,7 @@ public struct RuleSet: Sendable {
         self.usesDMARC = reads([.dmarc, .dmarcPolicy])
         self.usesDKIM = usesDMARC || reads([.dkim, .dkimDomain])
         self.usesSPF = usesDMARC || reads([.spf, .spfHelo])
+        self.usesSPFHelo = reads([.spfHelo])
         self.stagesWithRules = rules.reduce(0) { $0 | 1 << $1.stage.ordinal }
     }
 

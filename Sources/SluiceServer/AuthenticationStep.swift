@@ -18,8 +18,8 @@ struct AuthenticationStep: Sendable {
     /// `dkim sign NAME …`, keys loaded.
     var signers: [String: DKIMSigner] = [:]
 
-    /// SPF for the transaction's sender and the HELO name; without a resolver both are `temperror`.
-    func spf(_ facts: Facts, on eventLoop: EventLoop) -> EventLoopFuture<Authentication> {
+    /// SPF for the transaction's sender and (`helo`: when a rule reads `spf.helo`) the HELO name.
+    func spf(_ facts: Facts, helo checkHelo: Bool, on eventLoop: EventLoop) -> EventLoopFuture<Authentication> {
         guard let resolver, let client = facts.client else {
             let unknown = SPFVerdict(result: resolver == nil ? .temperror : .none, domain: "", problem: "no resolver or client address")
             return eventLoop.makeSucceededFuture(Authentication(spf: unknown, spfHelo: unknown))
@@ -30,6 +30,7 @@ struct AuthenticationStep: Sendable {
         let helo = facts.helo ?? ""
         let promise = eventLoop.makePromise(of: Authentication.self)
         promise.completeWithTask {
+            guard checkHelo else { return Authentication(spf: await evaluator.checkMailFrom(ip: client, sender: sender, helo: helo)) }
             async let mailFrom = evaluator.checkMailFrom(ip: client, sender: sender, helo: helo)
             async let heloIdentity = evaluator.checkHelo(ip: client, helo: helo)
             return Authentication(spf: await mailFrom, spfHelo: await heloIdentity)

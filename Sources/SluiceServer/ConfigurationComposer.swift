@@ -92,8 +92,11 @@ extension ServerConfiguration {
 /// is not a usable RSA (≥ 1024 bits) or Ed25519 private key is an error with the statement's place.
 public enum DKIMSignerLoader {
     public static func load(_ signing: DKIMSigning) throws(ServerError) -> DKIMSigner {
-        do {
+        do throws(DKIMError) {
             let key = try DKIMPrivateKey(contentsOfFile: signing.keyFile)
+            if let algorithm = signing.algorithm, algorithm != key.algorithm.rawValue {
+                throw DKIMError("the key in \(signing.keyFile) is for \(key.algorithm.rawValue), not \(algorithm)")
+            }
             return try DKIMSigner(key: key, domain: signing.domain, selector: signing.selector,
                                   signedHeaders: signing.headers ?? DKIMSigner.defaultSignedHeaders)
         } catch {

@@ -50,7 +50,7 @@ public struct Explainer {
         // needs one; without it they stay unknown (a rule on them does not match), so explaining a
         // configuration never depends on the machine's resolver.
         var resolver: DNSResolver?
-        if !file.dnsServers.isEmpty, file.ruleSet.usesClientName || !file.ruleSet.dnsLists.isEmpty || file.ruleSet.usesSPF {
+        if !file.dnsServers.isEmpty, file.ruleSet.usesClientName || !file.ruleSet.dnsLists.isEmpty || file.ruleSet.usesSPF || file.ruleSet.usesDKIM {
             resolver = try? DNSResolver(configuration: .init(servers: file.dnsServers.map { "\($0.host)@\($0.port)" },
                                                              timeout: file.dnsTimeout ?? 5))
         }
@@ -202,6 +202,7 @@ private struct Drive {
         case .data, .message: title = ""
         }
         let traces = decision.trace
+        for fact in decision.lookedUp { lines.append("  looked up: \(fact)") }
         if traces.isEmpty {
             for stage in request.point.stages { lines.append("stage \(stage.rawValue)\(title)") }
             if decision.notes.contains(where: { $0.kind == .decision && $0.rule == nil }) {

@@ -24,56 +24,62 @@ struct MessageAuthentication: Sendable {
         step.signers.filter { tags.contains(RuleAction.signingTag($0.key)) }
     }
 
-    /// Verifies (when `verify`) and hashes for `signers`, reading the body from `spool` (or, without
-    /// one, from `window`: `sluice explain`).
-    func examine(_ facts: Facts, header: MessageHeader, verifier: DKIMVerifier?, signers: [String: DKIMSigner],
-                 spool: NIOLoopBound<MessageSpool>?, window: ByteBuffer?, on eventLoop: EventLoop) -> EventLoopFuture<Found> {
-        let digests = BodyDigests(verifier: verifier, hashers: signers.mapValues { $0.makeBodyHasher() })
-        let body: EventLoopFuture<Void>
-        if !digests.needsBody {
-            body = eventLoop.makeSucceededVoidFuture()
-        } else if let spool {
-            body = Self.read(spool, from: header.length, on: eventLoop) { chunk in
+    /// The digests a message needs: its verifier (when `verify`; the signatures parsed) and a body
+    /// hasher per signer. Built on the pool, with the header.
+    func digests(for header: MessageHeader, verify: Bool) -> BodyDigests {
+        BodyDigests(verifier: verify ? DKIMVerifier(headers: header.fields.map { DKIMHeaderField(name: $0.name, raw: $0.raw) }) : nil,
+                    hashers: step.signers.mapValues { $0.makeBodyHasher() })
+    }
+
+    /// Feeds the body from the spool (on disk: chunk by chunk, each on the pool), or, without a spool
+    /// (`sluice explain`), from `window`.
+    func feedBody(_ digests: BodyDigests, header: MessageHeader, spool: NIOLoopBound<MessageSpool>?, window: ByteBuffer?,
+                  on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        guard digests.needsBody else { return eventLoop.makeSucceededVoidFuture() }
+        if let spool {
+            return Self.read(spool, from: header.length, on: eventLoop) { chunk in
                 self.pool.runIfActive(eventLoop: eventLoop) { digests.feed(chunk) }
             }
-        } else {
-            let rest = window.flatMap { $0.getSlice(at: $0.readerIndex + header.length, length: max(0, $0.readableBytes - header.length)) }
-            digests.feed(rest ?? ByteBuffer())
-            body = eventLoop.makeSucceededVoidFuture()
         }
+        let rest = window.flatMap { $0.getSlice(at: $0.readerIndex + header.length, length: max(0, $0.readableBytes - header.length)) }
+        digests.feed(rest ?? ByteBuffer())
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// The keys looked up and the signatures checked, then DMARC: the facts, and each signer's body hash.
+    func conclude(_ digests: BodyDigests, facts: Facts, header: MessageHeader, on eventLoop: EventLoop) -> EventLoopFuture<Found> {
         let lookup = step.resolver.map { $0.budgeted(step.budget) }
         let from = header.fields.filter { $0.name.lowercased() == "from" }.map(\.value)
         let spf = facts.authentication.spf
-        return body.flatMap {
-            let promise = eventLoop.makePromise(of: Found.self)
-            promise.completeWithTask {
-                var authentication = Authentication()
-                var passing: [String] = []
-                if let verifier = digests.finishedVerifier() {
-                    let verification = await verifier.finish(now: Date()) { name in
-                        guard let lookup else { return .temporaryFailure }
-                        switch await lookup(name, .txt) {
-                        case .answer(let records, _): return .records(records.compactMap(RecordData.text))
-                        case .nxdomain, .noData: return .notFound
-                        case .serverFailure, .timedOut, .failed: return .temporaryFailure
-                        }
-                    }
-                    authentication.dkim = verification.signatures.map {
-                        DKIMOutcome(result: $0.result.rawValue, domain: $0.domain, selector: $0.selector, algorithm: $0.algorithm,
-                                    signaturePrefix: "", reason: $0.reason)
-                    }
-                    passing = verification.passingDomains
-                    if let lookup {
-                        let evaluator = DMARCEvaluator(lookup: lookup)
-                        authentication.dmarc = await evaluator.evaluate(from: from, spf: spf, dkimPassing: passing)
-                    } else {
-                        authentication.dmarc = DMARCVerdict(result: .temperror, fromDomain: "", problem: "no resolver")
+        let promise = eventLoop.makePromise(of: Found.self)
+        promise.completeWithTask {
+            var authentication = Authentication()
+            if let verifier = digests.finishedVerifier() {
+                let verification = await verifier.finish(now: Date()) { name in
+                    guard let lookup else { return .temporaryFailure }
+                    switch await lookup(name, .txt) {
+                    case .answer(let records, _): return .records(records.compactMap(RecordData.text))
+                    case .nxdomain, .noData: return .notFound
+                    case .serverFailure, .timedOut, .failed: return .temporaryFailure
                     }
                 }
-                return Found(authentication: authentication, bodyHashes: digests.finishedHashes())
+                // A pass whose l= leaves part of the body unsigned is not a pass: text after the signed part
+                // would ride on it.
+                authentication.dkim = verification.signatures.map {
+                    let partial = $0.result == .pass && !$0.bodyFullySigned
+                    return DKIMOutcome(result: partial ? "neutral" : $0.result.rawValue, domain: $0.domain, selector: $0.selector,
+                                       algorithm: $0.algorithm, signaturePrefix: "",
+                                       reason: partial ? "l= leaves part of the body unsigned" : $0.reason)
+                }
+                if let lookup {
+                    authentication.dmarc = await DMARCEvaluator(lookup: lookup).evaluate(from: from, spf: spf, dkimPassing: verification.passingDomains)
+                } else {
+                    authentication.dmarc = DMARCVerdict(result: .temperror, fromDomain: "", problem: "no resolver")
+                }
             }
-            return promise.futureResult
+            return Found(authentication: authentication, bodyHashes: digests.finishedHashes())
         }
+        return promise.futureResult
     }
 
     /// The `DKIM-Signature` fields for the message as it goes out: `header` with `edits` applied.
@@ -97,11 +103,6 @@ struct MessageAuthentication: Sendable {
             }
         }
         return signatures
-    }
-
-    /// The verifier for a message's header (its signatures parsed): built on the pool with the header.
-    static func verifier(for header: MessageHeader) -> DKIMVerifier {
-        DKIMVerifier(headers: header.fields.map { DKIMHeaderField(name: $0.name, raw: $0.raw) })
     }
 
     /// Reads the spooled message from `offset` to its end, chunk by chunk, each handled before the next is read.

@@ -79,6 +79,7 @@ struct PolicyPipeline: Sendable {
                 return self.afterFacts(request, origin).map { decision in
                     var decision = decision
                     decision.clientName = names.verified
+                    if self.tracing { decision.lookedUp = FactDescriptions.connect(request.facts, lists: self.ruleSet.dnsLists) }
                     return decision
                 }
             })
@@ -92,7 +93,7 @@ struct PolicyPipeline: Sendable {
             let answers = lists.map { field, domain, lists in
                 DNSListLookup.lookUp(lists, domain: domain, field: field, resolver: resolver, budget: reverseDNSTimeout, on: eventLoop)
             } ?? eventLoop.makeSucceededFuture([:])
-            let spf = checkSPF ? authentication.spf(request.facts, on: eventLoop).map(Optional.some) : eventLoop.makeSucceededFuture(nil)
+            let spf = checkSPF ? authentication.spf(request.facts, helo: ruleSet.usesSPFHelo, on: eventLoop).map(Optional.some) : eventLoop.makeSucceededFuture(nil)
             return .pending(answers.and(spf).flatMap { answers, spf in
                 var request = request
                 request.facts.dnsLists.merge(answers) { $1 }
@@ -100,6 +101,7 @@ struct PolicyPipeline: Sendable {
                 return self.afterFacts(request, origin).map { decision in
                     var decision = decision
                     decision.authentication = spf
+                    if self.tracing { decision.lookedUp = FactDescriptions.authentication(request.facts, answers: answers) }
                     return decision
                 }
             })
@@ -180,25 +182,33 @@ struct PolicyPipeline: Sendable {
     /// of Sluice's authserv-id removed, the `sign` rules' signatures over the edited header, and the
     /// trace fields.
     private func authenticateMessage(_ request: PolicyRequest, _ origin: Origin) -> EventLoopFuture<PolicyDecision> {
-        let message = MessageAuthentication(step: authentication, pool: pool)
         // Every signer's body hash is taken in the one body pass; which sign is known once the rules ran.
-        let signers = authentication.signers
+        let message = MessageAuthentication(step: authentication, pool: pool)
         let verify = ruleSet.usesDKIM && resolver != nil, window = origin.message ?? ByteBuffer(), headerWindow = self.headerWindow
         let eventLoop = origin.eventLoop, logger = origin.logger, sessionID = origin.sessionID
         let hasContentRules = ruleSet.hasContentRules, step = authentication
-        return pool.runIfActive(eventLoop: eventLoop) { () -> (MessageHeader, DKIMVerifier?) in
+        // A message in memory (most are) is parsed, its signatures read and its body hashed in one pool
+        // job; one on disk is read back chunk by chunk.
+        var whole: ByteBuffer?
+        if let spool = origin.spool, case .ready(let buffer) = spool.value.read(from: 0) { whole = buffer }
+        return pool.runIfActive(eventLoop: eventLoop) { () -> (MessageHeader, BodyDigests, Bool) in
             let header = MessageHeader(wire: window.getBytes(at: window.readerIndex, length: window.readableBytes) ?? [], limit: headerWindow)
-            return (header, verify ? MessageAuthentication.verifier(for: header) : nil)
-        }.flatMap { header, verifier in
-            message.examine(request.facts, header: header, verifier: verifier, signers: signers, spool: origin.spool, window: window,
-                            on: eventLoop).map { (header, $0) }
+            let digests = message.digests(for: header, verify: verify)
+            guard digests.needsBody, let whole else { return (header, digests, !digests.needsBody) }
+            digests.feed(whole.getSlice(at: whole.readerIndex + header.length, length: max(0, whole.readableBytes - header.length)) ?? ByteBuffer())
+            return (header, digests, true)
+        }.flatMap { header, digests, fed in
+            let body = fed ? eventLoop.makeSucceededVoidFuture()
+                : message.feedBody(digests, header: header, spool: origin.spool, window: window, on: eventLoop)
+            return body.flatMap { message.conclude(digests, facts: request.facts, header: header, on: eventLoop) }.map { (header, $0) }
         }.flatMap { header, found in
             var request = request
             request.facts.learn(found.authentication)
             let decided = hasContentRules ? self.inspect(request, origin) : eventLoop.makeSucceededFuture(PolicyDecision(.proceed))
-            let facts = request.facts, pool = self.pool
+            let facts = request.facts, pool = self.pool, tracing = self.tracing
             return decided.flatMap { decision in
                 var decision = decision
+                if tracing { decision.lookedUp = FactDescriptions.authentication(facts, answers: [:]).filter { !$0.hasPrefix("spf") } }
                 guard decision.verdict == .proceed else { return eventLoop.makeSucceededFuture(decision) }
                 let parsed = decision.header ?? header
                 decision.header = parsed

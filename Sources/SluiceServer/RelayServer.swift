@@ -223,7 +223,7 @@ public final class RelayServer: Sendable {
         // completes its future on an event loop, which must still be there to take it.
         try? await pool.shutdownGracefully()
         // The resolver's completions hop to the loops: it stops first.
-        resolver.shutdown()
+        await resolver.stop()
         try? await group.shutdownGracefully()
         if closingStore { await configuration.greylistStore?.close() }
         logger.info("stopped")

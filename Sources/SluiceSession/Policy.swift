@@ -77,6 +77,9 @@ public struct PolicyDecision: Hashable, Sendable {
     public var traceFields: [HeaderField] = []
     /// Per-message greylisting at RCPT: the recipient goes on, DATA gets this refusal.
     public var deferral: DeferredRefusal?
+    /// The DNS and authentication facts the pipeline looked up for this point, described (only when it
+    /// traces, for `sluice explain`).
+    public var lookedUp: [String] = []
     /// Every rule considered, stage by stage (only when the pipeline traces, for `sluice explain`).
     public var trace: [StageTrace] = []
 

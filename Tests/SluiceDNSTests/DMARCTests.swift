@@ -44,7 +44,6 @@ import Testing
         let server = try await TestDNSServer.start(zone: Self.zone)
         defer { server.stop() }
         let (dmarc, resolver) = try evaluator(server)
-        defer { resolver.shutdown() }
         // SPF relaxed: bounce.example.test is aligned with example.test.
         let relaxed = await dmarc.evaluate(from: ["<a@example.test>"], spf: spf(.pass, "bounce.example.test"), dkimPassing: [])
         #expect(relaxed.result == .pass && relaxed.spfAligned && !relaxed.dkimAligned && relaxed.policy == .reject)
@@ -59,13 +58,13 @@ import Testing
         // A pass of another organization aligns nothing.
         let other = await dmarc.evaluate(from: ["a@example.test"], spf: spf(.pass, "example.org.test"), dkimPassing: ["other.test"])
         #expect(other.result == .fail)
+        await resolver.stop()
     }
 
     @Test func samplingNoRecordFailuresAndBadFromFields() async throws {
         let server = try await TestDNSServer.start(zone: Self.zone)
         defer { server.stop() }
         let (dmarc, resolver) = try evaluator(server, sample: 50)
-        defer { resolver.shutdown() }
         let sampled = await dmarc.evaluate(from: ["a@sampled.test"], spf: nil, dkimPassing: [])
         #expect(sampled.result == .fail && sampled.policy == .quarantine, "pct=0: outside the sample, the next milder policy")
         #expect(await dmarc.evaluate(from: ["a@nothing.test"], spf: nil, dkimPassing: []).result == .none)
@@ -74,5 +73,6 @@ import Testing
         #expect(await dmarc.evaluate(from: ["a@broken.test"], spf: nil, dkimPassing: []).result == .temperror)
         #expect(await dmarc.evaluate(from: ["a@example.test", "b@example.test"], spf: nil, dkimPassing: []).result == .permerror)
         #expect(await dmarc.evaluate(from: [], spf: nil, dkimPassing: []).result == .permerror)
+        await resolver.stop()
     }
 }

@@ -22,7 +22,7 @@ import Testing
         let server = try await TestDNSServer.start(zone: Self.zone)
         let resolver = try DNSResolver(configuration: .init(servers: [server.forwarder], timeout: timeout))
         try await body(resolver, server)
-        resolver.shutdown()
+        await resolver.stop()
         server.stop()
     }
 

@@ -32,6 +32,27 @@ import Testing
         #expect(ruleSet.evaluate(.mail, facts(spf: .pass)).verdict == .proceed)
     }
 
+    @Test func dkimDomainHoldsWhenAnyPassingSignatureHasIt() throws {
+        let configuration = try ConfigurationLoader.load(text: """
+            acknowledge open-relay
+            list ours domain { example.test }
+            stage eom
+              tag second dkim.domain = "list.example"
+              tag ours dkim.domain in ours
+              tag third dkim.domain = "failed.example"
+
+            """, file: "d.conf")
+        var facts = facts(spf: .pass)
+        facts.authentication.dkim = [
+            DKIMOutcome(result: "pass", domain: "Example.TEST", selector: "a", algorithm: "rsa-sha256", signaturePrefix: ""),
+            DKIMOutcome(result: "fail", domain: "failed.example", selector: "b", algorithm: "rsa-sha256", signaturePrefix: ""),
+            DKIMOutcome(result: "pass", domain: "list.example", selector: "c", algorithm: "ed25519-sha256", signaturePrefix: ""),
+        ]
+        let outcome = configuration.ruleSet.evaluate(.eom, facts)
+        #expect(Set(outcome.tags) == ["second", "ours"], "a failed signature's domain does not count")
+        #expect(facts.authentication.dkimResult == "pass")
+    }
+
     @Test func authenticationResultsNameEveryMethod() {
         var authentication = Authentication(spf: SPFVerdict(result: .pass, domain: "example.test"))
         authentication.dkim = [DKIMOutcome(result: "fail", domain: "example.test", selector: "s1", algorithm: "rsa-sha256",

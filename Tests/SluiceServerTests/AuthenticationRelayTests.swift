@@ -1,6 +1,7 @@
 import Foundation
 import SluiceConfig
 import SluicePolicy
+import SluiceServer
 import SluiceTestSupport
 import Testing
 
@@ -136,6 +137,22 @@ import Testing
                                                     stdin: delivered.replacingOccurrences(of: "bye", with: "BYE"))
             #expect(broken.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "False")
         }
+    }
+
+    @Test func aKeyOfAnotherAlgorithmIsAnErrorWithTheStatementsPlace() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "sluice-auth")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = try await Self.makeKey(in: directory)
+        let file = try ConfigurationLoader.load(text: """
+            dkim sign corp domain "example.test" selector "s" key "\(key.path)" algorithm ed25519-sha256
+
+            """, file: "k.conf")
+        #expect {
+            try DKIMSignerLoader.load(file.dkimSigners["corp"]!)
+        } throws: { "\($0)".contains("k.conf:1:") && "\($0)".contains("is for rsa-sha256, not ed25519-sha256") }
+        try "not a key".write(toFile: directory + "/bad.pem", atomically: true, encoding: .utf8)
+        let bad = try ConfigurationLoader.load(text: "dkim sign b domain \"example.test\" selector \"s\" key \"\(directory)/bad.pem\"\n", file: "k.conf")
+        #expect(throws: ServerError.self) { try DKIMSignerLoader.load(bad.dkimSigners["b"]!) }
     }
 
     @Test func aSignRuleNamingNoKeyAndAnUnreadableKeyAreErrorsWithTheirPlace() {

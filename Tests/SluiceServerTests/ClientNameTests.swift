@@ -42,7 +42,6 @@ import Testing
         let dns = try await TestDNSServer.start(zone: Self.zone)
         defer { dns.stop() }
         let resolver = try DNSResolver(configuration: .init(servers: [dns.forwarder], timeout: 2))
-        defer { resolver.shutdown() }
         #expect(await names("203.0.113.7", resolver) == ClientNames(verified: "mail.example.test", unverified: "mail.example.test"))
         #expect(await names("203.0.113.8", resolver) == ClientNames(verified: "", unverified: "liar.example.test"), "does not resolve back")
         let two = await names("203.0.113.9", resolver)
@@ -52,6 +51,7 @@ import Testing
         #expect(await names("203.0.113.10", resolver).failed, "SERVFAIL on the PTR")
         let forward = await names("203.0.113.11", resolver)
         #expect(forward.failed && forward.verified == nil && forward.unverified == "broken.example.test", "SERVFAIL on the forward lookup")
+        await resolver.stop()
     }
 
     /// The first reply a client from 127.0.0.2 gets (Python: RawClient connects from 127.0.0.1, whose

@@ -27,10 +27,11 @@ struct Edit {
         let parts = pieces(body, separator: 0xFE)
         let name = fieldName(parts[0])
         let value = String(decoding: parts.count > 1 ? Array(parts[1...].joined(separator: [0xFE])) : [], as: UTF8.self)
-        switch op % 3 {
+        switch op % 4 {
         case 0: edit = .add(name: name, value: value)
         case 1: edit = .replace(name: name, value: value)
-        default: edit = .remove(glob: String(decoding: body, as: UTF8.self))
+        case 2: edit = .remove(glob: String(decoding: body, as: UTF8.self))
+        default: edit = .removeAuthenticationResults(authservID: String(decoding: body, as: UTF8.self))
         }
     }
 }
@@ -103,6 +104,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
             for i in model.indices where model[i].name.lowercased() == name.lowercased() { model[i].value = written(value) }
         case .remove(let glob):
             model.removeAll { MessageHeader.glob(glob.lowercased(), matches: $0.name.lowercased()) }
+        case .removeAuthenticationResults(let id):
+            model.removeAll { $0.name.lowercased() == "authentication-results" && MessageHeader.authservID(of: $0.value) == id.lowercased() }
         }
     }
     let reparsed = MessageHeader(wire: result)
