@@ -107,6 +107,8 @@ public struct DKIMBodyHasher: Sendable {
             hashedLength += take
             if used + take > Self.capacity { flush() }
             if take >= Self.capacity / 4 {
+                // What waits in the buffer comes first: hash it before the large span.
+                flush()
                 EVP_DigestUpdate(context, base, take)
             } else {
                 (buffer + used).copyMemory(from: base, byteCount: take)

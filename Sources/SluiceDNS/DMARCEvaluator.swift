@@ -20,7 +20,9 @@ public struct DMARCEvaluator: Sendable {
 
     /// `from`: the values of the message's From fields. `spf`: the MAIL FROM identity's verdict and
     /// domain. `dkimPassing`: the `d=` of every signature that passed.
-    public func evaluate(from: [String], spf: SPFVerdict?, dkimPassing: [String]) async -> DMARCVerdict {
+    /// `dkimTemporaryFailure`: a signature's key lookup failed for now (with nothing aligned passing,
+    /// the result is then `temperror`, not `fail`: a retry may pass).
+    public func evaluate(from: [String], spf: SPFVerdict?, dkimPassing: [String], dkimTemporaryFailure: Bool = false) async -> DMARCVerdict {
         guard from.count == 1, let domain = Self.authorDomain(from[0]) else {
             return DMARCVerdict(result: .permerror, fromDomain: "", problem: from.isEmpty ? "no From field" : "not exactly one From address")
         }
@@ -51,6 +53,9 @@ public struct DMARCEvaluator: Sendable {
         verdict.dkimAligned = dkimPassing.contains { aligned($0, strict: record.strictDKIM) }
         if verdict.spfAligned || verdict.dkimAligned {
             verdict.result = .pass
+        } else if spf?.result == .temperror || dkimTemporaryFailure {
+            verdict.result = .temperror
+            verdict.problem = "SPF or a DKIM key could not be looked up"
         }
         // The policy that applies: sp= for a subdomain of where the record was found at the organizational
         // domain; pct= sampling, a message outside it gets the next milder policy.

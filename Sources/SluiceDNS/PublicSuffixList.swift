@@ -22,7 +22,8 @@ public final class PublicSuffixList: @unchecked Sendable {
     public func organizationalDomain(_ domain: String) -> String {
         var name = domain.lowercased()
         if name.hasSuffix(".") { name.removeLast() }
-        guard let context, let registrable = psl_registrable_domain(context, name) else { return name }
-        return String(cString: registrable)
+        guard let context else { return name }
+        // The answer points into the string passed: read it while that string is alive.
+        return name.withCString { pointer in psl_registrable_domain(context, pointer).map { String(cString: $0) } } ?? name
     }
 }

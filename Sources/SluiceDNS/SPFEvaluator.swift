@@ -230,7 +230,12 @@ public struct SPFEvaluator: Sendable {
             case "r": return values.receiver
             case "t": return String(values.now)
             case "p":
-                let names = await validatedNames(state: state)
+                // Looked up once per check, however many %{p} the records hold.
+                let names: [String]
+                if let known = state.validated { names = known } else {
+                    names = await validatedNames(state: state)
+                    state.validated = names
+                }
                 let domain = values.domain.lowercased()
                 return names.first { $0 == domain } ?? names.first { $0.hasSuffix("." + domain) } ?? names.first ?? "unknown"
             default: return ""
@@ -258,7 +263,7 @@ public struct SPFEvaluator: Sendable {
     /// A multi-label name with labels of 1–63 octets (§4.3; a trailing dot already removed).
     static func isValidDomain(_ domain: String) -> Bool {
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-        return labels.count >= 2 && domain.utf8.count <= 253 && labels.allSatisfy { !$0.isEmpty && $0.utf8.count <= 63 }
+        return !domain.hasPrefix("[") && labels.count >= 2 && domain.utf8.count <= 253 && labels.allSatisfy { !$0.isEmpty && $0.utf8.count <= 63 }
     }
 }
 
@@ -268,6 +273,8 @@ final class SPFCheckState {
     var values: SPFMacroValues
     var terms = 0
     var voids = 0
+    /// The client's validated names, once `%{p}` asked for them.
+    var validated: [String]?
 
     init(values: SPFMacroValues) {
         self.values = values

@@ -17,11 +17,26 @@ public struct Authentication: Sendable, Hashable {
 
     public var isEmpty: Bool { spf == nil && spfHelo == nil && dkim == nil && dmarc == nil }
 
-    /// `dkim`: `pass` when a signature passes, else the first signature's result; `none` unsigned.
+    /// `dkim`: `none` unsigned; else `pass` if a signature passed, then `temperror` (a retry may pass),
+    /// `fail`, `permerror`, `policy`, `neutral`, in that order.
     public var dkimResult: String? {
         guard let dkim else { return nil }
-        if dkim.contains(where: { $0.result == "pass" }) { return "pass" }
-        return dkim.first?.result ?? "none"
+        guard !dkim.isEmpty else { return "none" }
+        for candidate in ["pass", "temperror", "fail", "permerror", "policy", "neutral"] where dkim.contains(where: { $0.result == candidate }) {
+            return candidate
+        }
+        return "neutral"
+    }
+
+    /// The result fields whose lookups failed for now (a rule reading one defers, unless it tests
+    /// `= temperror`): derived from the results themselves, so every stage after MAIL knows it too.
+    public var failedFields: Set<Field> {
+        var failed: Set<Field> = []
+        if spf?.result == .temperror { failed.insert(.spf) }
+        if spfHelo?.result == .temperror { failed.insert(.spfHelo) }
+        if dkimResult == "temperror" { failed.formUnion([.dkim, .dkimDomain]) }
+        if dmarc?.result == .temperror { failed.formUnion([.dmarc, .dmarcPolicy]) }
+        return failed
     }
 
     /// `dkim.domain`: the `d=` of the first passing signature (empty when none passes).

@@ -113,7 +113,12 @@ public struct Facts: Hashable, Sendable {
     /// SPF (from MAIL on), DKIM and DMARC (at the end of the message).
     public var authentication: Authentication {
         get { storage.authentication }
-        set { unique().authentication = newValue }
+        set {
+            let storage = unique()
+            storage.authentication = newValue
+            let failed = newValue.failedFields
+            if !failed.isEmpty { storage.unavailable.formUnion(failed) }
+        }
     }
 
     /// The weights of the DNS lists that list the client, summed (`dnsbl.score`).

@@ -147,11 +147,21 @@ public struct MessageHeader: Hashable, Sendable {
         return out
     }
 
-    /// The authserv-id of an `Authentication-Results` value: its first token, comments skipped, lower case.
+    /// The authserv-id of an `Authentication-Results` value: its first token (a quoted-string unquoted,
+    /// as downstream readers take it), comments skipped, lower case.
     public static func authservID(of value: String) -> String {
         var id = ""
         var depth = 0
+        var quoted = false, escaped = false
         for character in value {
+            if quoted {
+                if escaped { escaped = false; id.append(character); continue }
+                if character == "\\" { escaped = true; continue }
+                if character == "\"" { break }
+                id.append(character)
+                continue
+            }
+            if character == "\"", id.isEmpty, depth == 0 { quoted = true; continue }
             if character == "(" { depth += 1; continue }
             if character == ")" { depth = max(0, depth - 1); continue }
             if depth > 0 { continue }

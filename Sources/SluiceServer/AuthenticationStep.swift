@@ -62,12 +62,9 @@ extension Facts {
         var merged = self.authentication
         if let spf = authentication.spf { merged.spf = spf }
         if let helo = authentication.spfHelo { merged.spfHelo = helo }
+        if let dkim = authentication.dkim { merged.dkim = dkim }
+        if let dmarc = authentication.dmarc { merged.dmarc = dmarc }
+        // (Setting it marks the results that failed for now as unknown.)
         self.authentication = merged
-        if merged.spf?.result == .temperror { unavailable.insert(.spf) }
-        if merged.spfHelo?.result == .temperror { unavailable.insert(.spfHelo) }
-        if let dkim = authentication.dkim { merged.dkim = dkim; self.authentication = merged }
-        if let dmarc = authentication.dmarc { merged.dmarc = dmarc; self.authentication = merged }
-        if merged.dkimResult == "temperror" { unavailable.insert(.dkim) }
-        if merged.dmarc?.result == .temperror { unavailable.formUnion([.dmarc, .dmarcPolicy]) }
     }
 }

@@ -54,7 +54,11 @@ struct MessageAuthentication: Sendable {
         let promise = eventLoop.makePromise(of: Found.self)
         promise.completeWithTask {
             var authentication = Authentication()
-            if let verifier = digests.finishedVerifier() {
+            if digests.headerTooLong {
+                let reason = "the header is longer than the header window"
+                authentication.dkim = [DKIMOutcome(result: "permerror", domain: "", selector: "", algorithm: "", signaturePrefix: "", reason: reason)]
+                authentication.dmarc = DMARCVerdict(result: .permerror, fromDomain: "", problem: reason)
+            } else if let verifier = digests.finishedVerifier() {
                 let verification = await verifier.finish(now: Date()) { name in
                     guard let lookup else { return .temporaryFailure }
                     switch await lookup(name, .txt) {
@@ -72,7 +76,8 @@ struct MessageAuthentication: Sendable {
                                        reason: partial ? "l= leaves part of the body unsigned" : $0.reason)
                 }
                 if let lookup {
-                    authentication.dmarc = await DMARCEvaluator(lookup: lookup).evaluate(from: from, spf: spf, dkimPassing: verification.passingDomains)
+                    authentication.dmarc = await DMARCEvaluator(lookup: lookup).evaluate(from: from, spf: spf, dkimPassing: verification.passingDomains,
+                                                                                dkimTemporaryFailure: verification.signatures.contains { $0.result == .temperror })
                 } else {
                     authentication.dmarc = DMARCVerdict(result: .temperror, fromDomain: "", problem: "no resolver")
                 }
@@ -132,9 +137,18 @@ final class BodyDigests: @unchecked Sendable {
     private var unstuffing = DotUnstuffing()
     private var scratch: [UInt8] = []
 
+    /// A header too long to know where the body starts.
+    private(set) var headerTooLong = false
+
     init(verifier: DKIMVerifier?, hashers: [String: DKIMBodyHasher]) {
         self.verifier = verifier
         self.hashers = hashers
+    }
+
+    static var truncated: BodyDigests {
+        let digests = BodyDigests(verifier: nil, hashers: [:])
+        digests.headerTooLong = true
+        return digests
     }
 
     var needsBody: Bool { !(verifier?.bodyHashParameters.isEmpty ?? true) || !hashers.isEmpty }

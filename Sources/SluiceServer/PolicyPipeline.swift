@@ -193,7 +193,10 @@ struct PolicyPipeline: Sendable {
         if let spool = origin.spool, case .ready(let buffer) = spool.value.read(from: 0) { whole = buffer }
         return pool.runIfActive(eventLoop: eventLoop) { () -> (MessageHeader, BodyDigests, Bool) in
             let header = MessageHeader(wire: window.getBytes(at: window.readerIndex, length: window.readableBytes) ?? [], limit: headerWindow)
-            let digests = message.digests(for: header, verify: verify)
+            // A header block longer than the window has no known end: no signature is checked or made
+            // over it (what follows the window would be taken for the body).
+            let truncated = !header.endsWithEmptyLine && header.length >= headerWindow
+            let digests = truncated ? BodyDigests.truncated : message.digests(for: header, verify: verify)
             guard digests.needsBody, let whole else { return (header, digests, !digests.needsBody) }
             digests.feed(whole.getSlice(at: whole.readerIndex + header.length, length: max(0, whole.readableBytes - header.length)) ?? ByteBuffer())
             return (header, digests, true)

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceDNS
+import SluiceTestSupport
 import Testing
 
 /// DKIM canonicalisation (RFC 6376 §3.4): the §3.4.5 example byte for byte, the empty-body rules,
@@ -162,6 +163,20 @@ import Testing
         _ = hasher.finish()
         hasher.update(Array(body.dropFirst(10)))
         #expect(hasher.finish() == whole)
+    }
+
+    /// A line longer than the hasher's buffer after a short one (unwrapped HTML): the digest is the
+    /// SHA-256 of the canonical body in order, as the openssl CLI computes it.
+    @Test(arguments: DKIMCanonicalization.allCases)
+    func aLongLineAfterAShortOneHashesInOrder(_ canonicalization: DKIMCanonicalization) async throws {
+        let body = Self.bytes("Hi\r\n" + String(repeating: "x", count: 5000) + "\r\nbye\r\n" + String(repeating: "y", count: 20000) + "\r\n")
+        let canonical = String(decoding: Self.referenceBody(body, canonicalization), as: UTF8.self)
+        let openssl = try await ExternalTool.run("openssl", ["dgst", "-sha256", "-hex"], stdin: canonical)
+        let expected = try #require(openssl.stdout.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
+        for chunks in [[body.count], [3], [4, 5000], [4096]] {
+            let hash = Self.hash(body, .init(canonicalization: canonicalization, length: nil), chunks: chunks)
+            #expect(hash.digest.map { String(format: "%02x", $0) }.joined() == expected, "chunks \(chunks)")
+        }
     }
 
     @Test func lengthLimitHashesThePrefixOfTheCanonicalBody() {

@@ -73,6 +73,9 @@ import Testing
         #expect(await dmarc.evaluate(from: ["a@broken.test"], spf: nil, dkimPassing: []).result == .temperror)
         #expect(await dmarc.evaluate(from: ["a@example.test", "b@example.test"], spf: nil, dkimPassing: []).result == .permerror)
         #expect(await dmarc.evaluate(from: [], spf: nil, dkimPassing: []).result == .permerror)
+        // Nothing aligned passed, but SPF or a DKIM key could not be looked up: temperror, never fail.
+        #expect(await dmarc.evaluate(from: ["a@example.test"], spf: spf(.temperror, "example.test"), dkimPassing: []).result == .temperror)
+        #expect(await dmarc.evaluate(from: ["a@example.test"], spf: nil, dkimPassing: [], dkimTemporaryFailure: true).result == .temperror)
         await resolver.stop()
     }
 }

@@ -53,6 +53,32 @@ import Testing
         #expect(facts.authentication.dkimResult == "pass")
     }
 
+    @Test func aFailedResultStaysUnknownAtLaterStagesAndTheOrderOfDKIMResults() throws {
+        let configuration = try ConfigurationLoader.load(text: """
+            acknowledge open-relay
+            stage rcpt
+              reject spf != pass "550 5.7.23 must pass"
+
+            """, file: "l.conf")
+        // As the session builds the facts of a later stage: only the results, copied from the transaction.
+        var facts = Facts(clientText: "192.0.2.1", client: IPAddress("192.0.2.1"))
+        facts.authentication = Authentication(spf: SPFVerdict(result: .temperror, domain: "example.test"))
+        #expect(configuration.ruleSet.evaluate(.rcpt, facts).verdict == .tempfail(RuleSet.lookupFailed))
+        var signed = Authentication()
+        signed.dkim = [DKIMOutcome(result: "fail", domain: "a.test", selector: "s", algorithm: "rsa-sha256", signaturePrefix: ""),
+                       DKIMOutcome(result: "temperror", domain: "b.test", selector: "s", algorithm: "rsa-sha256", signaturePrefix: "")]
+        #expect(signed.dkimResult == "temperror", "a retry may pass: not fail")
+        #expect(signed.failedFields == [.dkim, .dkimDomain])
+    }
+
+    @Test func aQuotedAuthservIDIsRecognised() {
+        #expect(MessageHeader.authservID(of: "\"Sluice.Test\"; dkim=pass") == "sluice.test")
+        #expect(MessageHeader.authservID(of: " (comment) sluice.test; spf=pass") == "sluice.test")
+        let header = MessageHeader(wire: Array("Authentication-Results: \"sluice.test\"; dkim=pass\r\nAuthentication-Results: other.test; spf=pass\r\n\r\n".utf8))
+        let kept = String(decoding: header.applying([.removeAuthenticationResults(authservID: "sluice.test")]), as: UTF8.self)
+        #expect(kept == "Authentication-Results: other.test; spf=pass\r\n\r\n")
+    }
+
     @Test func authenticationResultsNameEveryMethod() {
         var authentication = Authentication(spf: SPFVerdict(result: .pass, domain: "example.test"))
         authentication.dkim = [DKIMOutcome(result: "fail", domain: "example.test", selector: "s1", algorithm: "rsa-sha256",
