@@ -1,3 +1,5 @@
+import SluicePolicy
+
 /// The record types Sluice asks for.
 public enum RecordType: Int32, Sendable, Hashable {
     case a = 1, ns = 2, cname = 5, ptr = 12, mx = 15, txt = 16, aaaa = 28
@@ -29,6 +31,16 @@ public enum DNSResult: Sendable, Hashable {
 
 /// Decoders for the record data Sluice reads.
 public enum RecordData {
+    /// An A or AAAA record's address (an IPv4-mapped AAAA is IPv4, as the client address would be).
+    public static func address(_ data: [UInt8]) -> IPAddress? {
+        if let text = ipv4(data) { return IPAddress(text) }
+        guard let bytes = ipv6(data) else { return nil }
+        let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        if high == 0, low >> 32 == 0xFFFF { return .v4(UInt32(truncatingIfNeeded: low)) }
+        return .v6(high, low)
+    }
+
     /// An A record's address, dotted.
     public static func ipv4(_ data: [UInt8]) -> String? {
         guard data.count == 4 else { return nil }

@@ -182,7 +182,7 @@ public struct SPFEvaluator: Sendable {
             return countsVoid ? state.voidLookup(domain).map { false } : .success(false)
         case .answer(let records, _):
             for record in records {
-                guard let address = Self.address(record) else { continue }
+                guard let address = RecordData.address(record) else { continue }
                 if CIDR(address: address, prefix: isV4 ? v4 : v6).contains(ip) { return .success(true) }
             }
             return .success(false)
@@ -200,7 +200,7 @@ public struct SPFEvaluator: Sendable {
             let type: RecordType
             if case .v4 = ip { type = .a } else { type = .aaaa }
             guard case .answer(let addresses, _) = await lookup(name, type) else { continue }
-            if addresses.contains(where: { Self.address($0) == ip }) { validated.append(name) }
+            if addresses.contains(where: { RecordData.address($0) == ip }) { validated.append(name) }
         }
         return validated
     }
@@ -250,14 +250,6 @@ public struct SPFEvaluator: Sendable {
               let text = RecordData.text(records[0]), let string = SPFMacroString(text, explanation: true) else { return nil }
         let expanded = await expand(string, state: state)
         return expanded.unicodeScalars.allSatisfy(\.isASCII) ? expanded : nil
-    }
-
-    static func address(_ record: [UInt8]) -> IPAddress? {
-        if let v4 = RecordData.ipv4(record) { return IPAddress(v4) }
-        guard record.count == 16 else { return nil }
-        let high = record[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let low = record[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return .v6(high, low)
     }
 
     /// A multi-label name with labels of 1–63 octets (§4.3; a trailing dot already removed).

@@ -57,7 +57,7 @@ enum ClientNameLookup {
                 var temporaryFailure = false
                 for index in names.indices {
                     guard let result = all[index] else { continue }
-                    if case .answer(let records, _) = result, records.contains(where: { address($0) == ip }) {
+                    if case .answer(let records, _) = result, records.contains(where: { RecordData.address($0) == ip }) {
                         return completion(ClientNames(verified: names[index], unverified: names[0]))
                     }
                     if result.isTemporaryFailure { temporaryFailure = true }
@@ -65,15 +65,5 @@ enum ClientNameLookup {
                 completion(ClientNames(verified: temporaryFailure ? nil : "", unverified: names[0], failed: temporaryFailure))
             }
         }
-    }
-
-    /// An A or AAAA record's address.
-    static func address(_ data: [UInt8]) -> IPAddress? {
-        if let text = RecordData.ipv4(data) { return IPAddress(text) }
-        guard let bytes = RecordData.ipv6(data) else { return nil }
-        let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        if high == 0, low >> 32 == 0xFFFF { return .v4(UInt32(truncatingIfNeeded: low)) }
-        return .v6(high, low)
     }
 }
