@@ -95,26 +95,10 @@ public struct MessageHeader: Hashable, Sendable {
 
     /// The body's text with dot-stuffing removed (a line's leading "." dropped), for body rules.
     public static func unstuffedBody(_ wire: ArraySlice<UInt8>) -> [UInt8] {
-        // Copy runs between stuffed dots in bulk: a stuffed dot is a "." right after LF (or at the start).
-        // Line ends are found with memchr, not octet by octet.
-        wire.withUnsafeBufferPointer { bytes -> [UInt8] in
-            guard let base = bytes.baseAddress, bytes.count > 0 else { return [] }
-            var out: [UInt8] = []
-            out.reserveCapacity(bytes.count)
-            var start = 0
-            var index = 0
-            if bytes[0] == UInt8(ascii: ".") { start = 1; index = 1 }
-            while index < bytes.count, let found = memchr(base + index, 10, bytes.count - index) {
-                let next = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
-                if next < bytes.count, bytes[next] == UInt8(ascii: ".") {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<next]))
-                    start = next + 1
-                }
-                index = next
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
-            return out
-        }
+        var out: [UInt8] = []
+        var unstuffing = DotUnstuffing()
+        wire.withUnsafeBytes { unstuffing.unstuff($0, into: &out) }
+        return out
     }
 
     /// Line text without its CR LF.
@@ -211,16 +195,23 @@ public struct DotUnstuffing: Sendable {
         self.atLineStart = atLineStart
     }
 
-    /// Appends `chunk` without its stuffing dots to `output`.
+    /// Appends `chunk` without its stuffing dots to `output`: the runs between stuffed dots copied in
+    /// bulk, line ends found with memchr (a stuffed dot is a "." right after LF, or at a line start).
     public mutating func unstuff(_ chunk: UnsafeRawBufferPointer, into output: inout [UInt8]) {
-        output.reserveCapacity(output.count + chunk.count)
-        for byte in chunk {
-            if atLineStart && byte == UInt8(ascii: ".") {
-                atLineStart = false
-                continue
+        guard let base = chunk.baseAddress?.assumingMemoryBound(to: UInt8.self), chunk.count > 0 else { return }
+        let count = chunk.count, dot = UInt8(ascii: ".")
+        output.reserveCapacity(output.count + count)
+        var start = atLineStart && base[0] == dot ? 1 : 0
+        var index = 0
+        while index < count, let found = memchr(base + index, 10, count - index) {
+            let next = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+            if next < count, base[next] == dot {
+                output.append(contentsOf: UnsafeBufferPointer(start: base + start, count: next - start))
+                start = next + 1
             }
-            atLineStart = byte == 10
-            output.append(byte)
+            index = next
         }
+        if start < count { output.append(contentsOf: UnsafeBufferPointer(start: base + start, count: count - start)) }
+        atLineStart = base[count - 1] == 10
     }
 }
