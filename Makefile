@@ -7,7 +7,7 @@ SWIFT        ?= swift
 # for STARTTLS (Debian only recommends them, and recommends are not installed here).
 # As root (a fresh machine), `make run` says so: Sluice refuses root without 'user NAME' otherwise.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
-APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev libpq-dev postgresql openssl swaks libio-socket-ssl-perl libnet-ssleay-perl postfix python3 haproxy systemd python3-prometheus-client python3-dnslib libunbound-dev python3-spf python3-yaml python3-dkim python3-nacl opendkim opendkim-tools libpsl-dev publicsuffix
+APT_PACKAGES := pkg-config libpcre2-dev libssl-dev libsqlite3-dev libpq-dev postgresql openssl swaks libio-socket-ssl-perl libnet-ssleay-perl postfix python3 haproxy systemd python3-prometheus-client python3-dnslib libunbound-dev python3-spf python3-yaml python3-dkim python3-nacl opendkim opendkim-tools libpsl-dev publicsuffix libmagic-dev libmagic-mgc libarchive-dev zip p7zip-full
 BENCH_PACKAGES := haproxy gcc
 
 # Release builds link the Swift runtime into the binary: no PLT hop on every retain and release

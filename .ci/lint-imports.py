@@ -22,12 +22,15 @@ ALLOWED = {
     "SluiceStore": {"SluiceSMTP", "SluicePolicy", "CSQLite3", "CLibPQ", "NIOConcurrencyHelpers"},
     "SluiceTLS": {"COpenSSL", "NIOCore"},
     "SluiceDNS": {"CUnbound", "COpenSSL", "CLibPSL", "SluicePolicy", "NIOConcurrencyHelpers"},
+    "SluiceMIME": set(),
+    "SluiceAttachments": {"CLibMagic", "CLibArchive"},
     "SluiceServer": {"SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession", "SluiceStore", "SluiceTLS", "SluiceDNS",
+                     "SluiceMIME", "SluiceAttachments",
                      "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Metrics", "NIOHTTP1", "Prometheus", "ServiceLifecycle"},
     "sluice": {"SluiceServer", "SluiceConfig", "SluicePolicy", "SluiceSMTP", "SluiceStore", "SluiceSession", "SluiceTLS",
                "ArgumentParser", "Logging", "NIOConcurrencyHelpers", "ServiceLifecycle", "UnixSignals"},
 }
-PURE_MODULES = ["SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession"]
+PURE_MODULES = ["SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceSession", "SluiceMIME"]
 IMPORT = re.compile(r"^\s*(?:@testable\s+|@_implementationOnly\s+)?import\s+(?:struct\s+|class\s+|enum\s+)?([A-Za-z0-9_]+)", re.M)
 IMPURE = re.compile(r"\b(Channel|ChannelHandlerContext|EventLoop|EventLoopFuture|EventLoopPromise|NIOPosix|NIOThreadPool)\b")
 

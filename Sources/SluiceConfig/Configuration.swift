@@ -39,6 +39,8 @@ public struct Configuration: Sendable {
     /// `dkim sign NAME domain "D" selector "S" key "FILE" [headers "a:b"]`, by name; a rule `sign NAME`
     /// decides which messages each signs. The key is loaded (and checked) when the server is composed.
     public var dkimSigners: [String: DKIMSigning] = [:]
+    /// The built-in detectors and those of `detector NAME pcre /…/ [validate …]`, by name.
+    public var detectors: [String: Detector] = Detector.builtins
     /// `xclient from LIST`: the hosts that may send XCLIENT.
     public var xclientFrom: [CIDR] = []
     /// `upstream … xclient on|off`: introduce the real client to an upstream that offers XCLIENT/XFORWARD.

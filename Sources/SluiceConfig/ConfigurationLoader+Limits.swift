@@ -5,6 +5,18 @@ import SluiceSMTP
 extension ConfigurationLoader {
     /// `limit NAME VALUE`.
     mutating func applyLimit(_ head: Token, _ arguments: [Token]) {
+        var arguments = arguments
+        var overflow: OverflowAction?
+        if arguments.count == 4, arguments[2].word == "overflow" {
+            guard let word = arguments[3].word, let action = OverflowAction(rawValue: word) else {
+                return error(arguments[3], "overflow is pass, defer or reject, not '\(arguments[3].text)'")
+            }
+            guard let name = arguments[0].word, ["body-inspection", "mime-parts", "mime-depth"].contains(name) else {
+                return error(arguments[2], "only body-inspection, mime-parts and mime-depth take 'overflow'")
+            }
+            overflow = action
+            arguments.removeLast(2)
+        }
         guard arguments.count == 2, let name = arguments[0].word else {
             return error(head, "write 'limit NAME VALUE' (NAME is one of \(Self.limitNames.joined(separator: ", ")))")
         }
@@ -43,7 +55,18 @@ extension ConfigurationLoader {
                 configuration.limits.commandLineLength = v
             }
         case "memory-spool": if let v = size() { configuration.limits.memorySpoolThreshold = v }
-        case "body-inspection": if let v = size() { configuration.limits.bodyInspection = v }
+        case "body-inspection":
+            if let v = size() { configuration.limits.bodyInspection = v }
+            if let overflow { configuration.limits.bodyInspectionOverflow = overflow }
+        case "header-size": if let v = size() { configuration.limits.headerWindow = v }
+        case "mime-parts":
+            if let v = count() { configuration.limits.mimeParts = v }
+            if let overflow { configuration.limits.mimePartsOverflow = overflow }
+        case "mime-depth":
+            if let v = count() { configuration.limits.mimeDepth = v }
+            if let overflow { configuration.limits.mimeDepthOverflow = overflow }
+        case "attachment-scan": if let v = size() { configuration.limits.attachmentScan = v }
+        case "archive-members": if let v = count() { configuration.limits.archiveMembers = v }
         case "recipients": if let v = count() { configuration.limits.recipients = v }
         case "errors": if let v = count() { configuration.limits.errors = v }
         case "tls-required":

@@ -7,9 +7,10 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "xclient", "dns", "dkim"] + RuleParser.verbs
+                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "xclient", "dns", "dkim", "detector"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
-                                    "command-line-length", "memory-spool", "body-inspection", "tls-required",
+                                    "command-line-length", "memory-spool", "body-inspection", "header-size", "mime-parts", "mime-depth",
+                                    "attachment-scan", "archive-members", "tls-required",
                                     "command-time", "data-rate", "connections", "connections-per-client", "connection-rate",
                                     "client-grouping", "messages-per-session", "greet-delay", "exempt"]
     public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
@@ -68,6 +69,10 @@ public struct ConfigurationLoader {
 
     mutating func error(_ token: Token, _ message: String) {
         diagnostics.append(Diagnostic(.error, at: token.location, message))
+    }
+
+    mutating func diagnostics(append diagnostic: Diagnostic) {
+        diagnostics.append(diagnostic)
     }
 
     private mutating func apply(_ statement: Statement, file: String) {
@@ -213,6 +218,8 @@ public struct ConfigurationLoader {
             applyOperations(head, arguments)
         case "dkim":
             applyDKIM(head, arguments, file: file)
+        case "detector":
+            applyDetector(head, arguments)
         default:
             if currentStage != nil {
                 error(head, "unknown verb '\(keyword)'\(Suggestion.hint(for: keyword, among: RuleParser.verbs))")
@@ -327,7 +334,7 @@ public struct ConfigurationLoader {
         var rules: [Rule] = []
         for (statement, stage, file) in pendingRules {
             var parser = RuleParser(statement: statement, stage: stage, lists: configuration.lists,
-                                    signers: Set(configuration.dkimSigners.keys))
+                                    signers: Set(configuration.dkimSigners.keys), detectors: configuration.detectors)
             let text = statement.tokens.map { token -> String in
                 if case .string(let value) = token.kind { return "\"\(value)\"" }
                 return token.text

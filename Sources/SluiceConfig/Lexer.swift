@@ -103,9 +103,10 @@ public struct Lexer {
                 tokens.append(Token(kind: .string(value), location: location(start)))
                 continue
             }
-            // A pattern stands after `~`, and as an item of a list: after `{` or `,`, or first on a
-            // continuation line (no statement begins with `/`). Inside it, `(`, `)`, `,` and `#` are the pattern's.
-            if c == "/", tokens.last.map({ [.symbol("~"), .symbol("{"), .symbol(",")].contains($0.kind) }) ?? true {
+            // A pattern stands after `~`, after `pcre` (a `detector`), and as an item of a list: after `{`
+            // or `,`, or first on a continuation line (no statement begins with `/`). Inside it, `(`, `)`,
+            // `,` and `#` are the pattern's.
+            if c == "/", tokens.last.map({ [.symbol("~"), .symbol("{"), .symbol(","), .word("pcre")].contains($0.kind) }) ?? true {
                 var pattern = ""
                 i += 1
                 var closed = false

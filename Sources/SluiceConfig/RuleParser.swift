@@ -4,22 +4,26 @@ import SluiceSMTP
 /// Parses one rule statement of a `stage` block into a `Rule`:
 /// `VERB [ARGUMENTS] [CONDITION] ["REPLY"] [tag NAME]... [mode=observe]`.
 struct RuleParser {
-    static let verbs = ["accept", "reject", "defer", "greylist", "discard", "disconnect", "add", "replace", "remove", "tag", "log", "sign"]
+    static let verbs = ["accept", "reject", "defer", "greylist", "discard", "disconnect", "add", "replace", "remove", "tag", "log", "sign", "bcc", "redirect"]
     static let predicates = ["tls", "auth", "tagged", "not", "header"]
 
     let tokens: [Token]
     let stage: Stage
     let lists: [String: NamedList]
+    /// The built-in detectors and those of `detector` statements, by name.
+    var detectors: [String: Detector] = Detector.builtins
     /// The names of the `dkim sign` statements (`sign NAME`).
     var signers: Set<String> = []
     var index = 1
     var diagnostics: [Diagnostic] = []
 
-    init(statement: Statement, stage: Stage, lists: [String: NamedList], signers: Set<String> = []) {
+    init(statement: Statement, stage: Stage, lists: [String: NamedList], signers: Set<String> = [],
+         detectors: [String: Detector] = Detector.builtins) {
         self.tokens = statement.tokens
         self.stage = stage
         self.lists = lists
         self.signers = signers
+        self.detectors = detectors
     }
 
     struct Failure: Error {}
@@ -98,6 +102,14 @@ struct RuleParser {
                 if stage < .mail { throw fail(head, "'sign' is only possible from stage mail on") }
                 action = .tag(RuleAction.signingTag(name))
             case "log": action = .log(try string("a log text"))
+            case "bcc", "redirect":
+                let token = try next("an address in double quotes")
+                guard case .string(let text) = token.kind, !text.contains(">"),
+                      case .rcpt(let path, _)? = try? CommandParser.parse(Array("RCPT TO:<\(text)>".utf8)), path.mailbox != nil else {
+                    throw fail(token, "expected a mailbox in double quotes (\"archive@example.com\"), found '\(token.text)'")
+                }
+                guard stage >= .header else { throw fail(head, "'\(verb)' is only possible in stage header, body or eom (it is decided with the message)") }
+                action = verb == "bcc" ? .addRecipient(path) : .redirect(path)
             case "accept": action = .accept
             case "discard": action = .discard
             case "greylist":
@@ -244,15 +256,28 @@ struct RuleParser {
             let name = try next("a tag name")
             guard let tag = name.word else { throw fail(name, "expected a tag name") }
             return .tagged(tag)
+        case "attachment.encrypted":
+            try requireContentStage(token, "attachment.encrypted")
+            return .attachmentEncrypted
+        case "count" where current?.kind == .symbol("("):
+            return try detectorCount(token)
+        case "body" where current?.word == "has", "attachment" where current?.word == "has":
+            try requireContentStage(token, token.text)
+            index += 1
+            return .detects(token.word == "body" ? .body : .attachment, try detector())
         default: break
         }
         let field: Field
         if token.word == "header" {
             field = .header(try string("a header name").lowercased())
+        } else if token.word == "header.raw" {
+            field = .headerRaw(try string("a header name").lowercased())
+        } else if token.word == "part.header" {
+            field = .partHeader(try string("a header name").lowercased())
         } else if let word = token.word, let known = Field.names[word] {
             field = known
         } else {
-            let candidates = Array(Field.names.keys) + ["header", "tls", "auth", "tagged", "not"]
+            let candidates = Array(Field.names.keys) + Field.headerFieldWords + ["tls", "auth", "tagged", "not", "count", "attachment.encrypted"]
             throw fail(token, "unknown field '\(token.text)'\(Suggestion.hint(for: token.text, among: candidates))")
         }
         guard field.isAvailable(in: stage) else {
@@ -313,6 +338,35 @@ struct RuleParser {
         default:
             throw fail(op, "expected ~, in, not in or = after \(field), found '\(op.text)'")
         }
+    }
+
+    /// `body has NAME`, `count(NAME)`: content facts, known from stage body on.
+    mutating func requireContentStage(_ token: Token, _ what: String) throws(Failure) {
+        guard stage == .body || stage == .eom else { throw fail(token, "\(what) is not available in stage \(stage.rawValue)") }
+    }
+
+    mutating func detector() throws(Failure) -> Detector {
+        let token = try next("a detector name")
+        guard let name = token.word, let detector = detectors[name] else {
+            throw fail(token, "unknown detector '\(token.text)'\(Suggestion.hint(for: token.text, among: Array(detectors.keys)))")
+        }
+        return detector
+    }
+
+    /// `count(NAME) OP N`.
+    mutating func detectorCount(_ head: Token) throws(Failure) -> Condition {
+        try requireContentStage(head, "count(…)")
+        index += 1 // (
+        let detector = try detector()
+        let close = try next("')'")
+        guard close.kind == .symbol(")") else { throw fail(close, "expected ')', found '\(close.text)'") }
+        let op = try next("a comparison (> < >= <= =)")
+        guard case .symbol(let symbol) = op.kind, let comparison = Condition.Comparison(rawValue: symbol) else {
+            throw fail(op, "expected > < >= <= or = after count(\(detector.name)), found '\(op.text)'")
+        }
+        let value = try next("a number")
+        guard let number = Int(value.text), number >= 0 else { throw fail(value, "'\(value.text)' is not a number") }
+        return .detectorCount(detector, comparison, number)
     }
 
     mutating func listReference() throws(Failure) -> NamedList {

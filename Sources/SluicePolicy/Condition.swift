@@ -10,9 +10,19 @@ public indirect enum Condition: Sendable {
     case tls
     case auth
     case tagged(String)
+    /// `body has card-number`, `attachment has iban`: the detector found something there.
+    case detects(DetectorScope, Detector)
+    /// `count(card-number) > 3`: findings in the body and the attachments together.
+    case detectorCount(Detector, Comparison, Int)
+    /// `attachment.encrypted`: an archive with an encrypted member.
+    case attachmentEncrypted
     case not(Condition)
     case and(Condition, Condition)
     case or(Condition, Condition)
+
+    /// Where `has` looks: `body` is every text (the text parts and the textual attachments),
+    /// `attachment` the attachments' text alone.
+    public enum DetectorScope: String, Sendable { case body, attachment }
 
     public enum Comparison: String, Sendable {
         case greater = ">", less = "<", greaterOrEqual = ">=", lessOrEqual = "<=", equal = "="
@@ -32,13 +42,20 @@ public indirect enum Condition: Sendable {
     /// field whose lookup failed. A field with no value makes its test false (and `not` of it true).
     public func holds(for facts: Facts) throws -> Bool {
         switch self {
-        case .matches(.header(let name), let pattern):
-            for field in facts.headers where field.key == name {
-                if try pattern.matches(field.value) { return true }
+        case .matches(let field, let pattern) where field.headerName != nil:
+            for header in facts.headerFields(of: field) where header.key == field.headerName {
+                if try pattern.matches(header.value) { return true }
             }
             return false
         case .matches(.body, let pattern):
+            for text in facts.content.bodyTexts where try pattern.matches(text) { return true }
+            for text in facts.content.attachmentTexts where try pattern.matches(text) { return true }
+            return false
+        case .matches(.bodyRaw, let pattern):
             return try facts.body.withUnsafeBytes { bytes in try pattern.matches(bytes) }
+        case .matches(let field, let pattern) where field.isMultiValued:
+            for text in facts.texts(of: field) where try pattern.matches(text) { return true }
+            return false
         case .matches(.dkimDomain, let pattern):
             try facts.requireKnown(.dkimDomain)
             for domain in facts.authentication.dkimDomains where try pattern.matches(domain) { return true }
@@ -47,10 +64,13 @@ public indirect enum Condition: Sendable {
             try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             return try pattern.matches(text)
-        case .inList(.header(let name), let list):
-            for field in facts.headers where field.key == name {
-                if try list.contains(field.value) { return true }
+        case .inList(let field, let list) where field.headerName != nil:
+            for header in facts.headerFields(of: field) where header.key == field.headerName {
+                if try list.contains(header.value) { return true }
             }
+            return false
+        case .inList(let field, let list) where field.isMultiValued:
+            for text in facts.texts(of: field) where try list.contains(text) { return true }
             return false
         case .inList(.dkimDomain, let list):
             try facts.requireKnown(.dkimDomain)
@@ -64,8 +84,12 @@ public indirect enum Condition: Sendable {
             try facts.requireKnown(field)
             guard let text = facts.text(of: field) else { return false }
             return try list.contains(text)
-        case .equals(.header(let name), let value):
-            return facts.headers.contains { $0.key == name && $0.value == value }
+        case .equals(let field, let value) where field.headerName != nil:
+            return facts.headerFields(of: field).contains { $0.key == field.headerName && $0.value == value }
+        case .equals(let field, let value) where field.isMultiValued:
+            // Types and kinds compare without case (`attachment.type = "application/PDF"`); names exactly.
+            let folded = value.lowercased()
+            return facts.texts(of: field).contains { field == .attachmentName ? $0 == value : $0.lowercased() == folded }
         case .equals(.dkimDomain, let value):
             try facts.requireKnown(.dkimDomain)
             let domains = facts.authentication.dkimDomains
@@ -82,6 +106,8 @@ public indirect enum Condition: Sendable {
             try facts.requireKnown(rhs)
             guard let left = facts.text(of: lhs), let right = facts.text(of: rhs) else { return false }
             return left.lowercased() == right.lowercased()
+        case .compare(.attachmentSize, let comparison, let value):
+            return facts.content.attachments.contains { comparison.holds($0.size, value) }
         case .compare(let field, let comparison, let value):
             try facts.requireKnown(field)
             guard let number = facts.number(of: field) else { return false }
@@ -89,6 +115,12 @@ public indirect enum Condition: Sendable {
         case .tls: return facts.tls
         case .auth: return facts.authUser != nil
         case .tagged(let tag): return facts.tags.contains(tag)
+        case .detects(let scope, let detector):
+            let found = facts.content.detections[detector.name]
+            return scope == .body ? (found?.total ?? 0) > 0 : (found?.attachments ?? 0) > 0
+        case .detectorCount(let detector, let comparison, let value):
+            return comparison.holds(facts.content.detections[detector.name]?.total ?? 0, value)
+        case .attachmentEncrypted: return facts.content.attachments.contains { $0.encrypted }
         case .not(let inner): return try !inner.holds(for: facts)
         case .and(let lhs, let rhs):
             guard try lhs.holds(for: facts) else { return false }
@@ -111,12 +143,25 @@ public indirect enum Condition: Sendable {
         }
     }
 
+    /// The detectors the condition uses (the message step runs each once per message).
+    public var detectors: [Detector] {
+        switch self {
+        case .detects(_, let detector), .detectorCount(let detector, _, _): return [detector]
+        case .not(let inner): return inner.detectors
+        case .and(let lhs, let rhs), .or(let lhs, let rhs): return lhs.detectors + rhs.detectors
+        default: return []
+        }
+    }
+
     /// Fields the condition reads (for the stage check at load).
     public var fields: [Field] {
         switch self {
         case .matches(let field, _), .inList(let field, _), .equals(let field, _), .compare(let field, _, _): return [field]
         case .sameAs(let lhs, let rhs): return [lhs, rhs]
         case .tls, .auth, .tagged: return []
+        case .detects(let scope, _): return [scope == .body ? .body : .attachmentName]
+        case .detectorCount: return [.body]
+        case .attachmentEncrypted: return [.attachmentName]
         case .not(let inner): return inner.fields
         case .and(let lhs, let rhs), .or(let lhs, let rhs): return lhs.fields + rhs.fields
         }

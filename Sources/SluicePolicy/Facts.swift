@@ -35,6 +35,7 @@ public struct Facts: Hashable, Sendable {
         var size: Int? = nil
         var headers: [HeaderField] = []
         var body: [UInt8] = []
+        var content = MessageContent()
         var tls: Bool = false
         var authUser: String? = nil
         var tags: Set<String> = []
@@ -59,6 +60,7 @@ public struct Facts: Hashable, Sendable {
             copy.size = size
             copy.headers = headers
             copy.body = body
+            copy.content = content
             copy.tls = tls
             copy.authUser = authUser
             copy.tags = tags
@@ -171,10 +173,15 @@ public struct Facts: Hashable, Sendable {
         get { storage.headers }
         set { unique().headers = newValue }
     }
-    /// The body as received (dot-stuffing removed), up to the inspection window.
+    /// The body as received (dot-stuffing removed), up to the inspection window (`body.raw`).
     public var body: [UInt8] {
         get { storage.body }
         set { unique().body = newValue }
+    }
+    /// The message decoded: texts, raw and inner header fields, attachments (the message point).
+    public var content: MessageContent {
+        get { storage.content }
+        set { unique().content = newValue }
     }
     public var tls: Bool {
         get { storage.tls }
@@ -201,7 +208,7 @@ public struct Facts: Hashable, Sendable {
     }
 
     public static func == (lhs: Facts, rhs: Facts) -> Bool {
-        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.clientNameUnverified == rhs.clientNameUnverified && lhs.unavailable == rhs.unavailable && lhs.dnsLists == rhs.dnsLists && lhs.dnsblScore == rhs.dnsblScore && lhs.authentication == rhs.authentication && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
+        lhs.storage === rhs.storage || (lhs.client == rhs.client && lhs.clientText == rhs.clientText && lhs.clientName == rhs.clientName && lhs.clientNameUnverified == rhs.clientNameUnverified && lhs.unavailable == rhs.unavailable && lhs.dnsLists == rhs.dnsLists && lhs.dnsblScore == rhs.dnsblScore && lhs.authentication == rhs.authentication && lhs.helo == rhs.helo && lhs.sender == rhs.sender && lhs.recipient == rhs.recipient && lhs.recipientCount == rhs.recipientCount && lhs.size == rhs.size && lhs.headers == rhs.headers && lhs.body == rhs.body && lhs.content == rhs.content && lhs.tls == rhs.tls && lhs.authUser == rhs.authUser && lhs.tags == rhs.tags)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -211,13 +218,39 @@ public struct Facts: Hashable, Sendable {
     }
 
     /// Adds what the content stages look at, from the message in wire form: the header fields
-    /// (unfolded) and the body window with dot-stuffing removed. Returns the parsed header block.
+    /// (unfolded) and the body window with dot-stuffing removed, undecoded. Returns the parsed header block.
     @discardableResult
     public mutating func addMessage(wire: [UInt8], headerLimit: Int = 256 * 1024, bodyLimit: Int) -> MessageHeader {
         let header = MessageHeader(wire: wire, limit: headerLimit)
         headers = header.fields.map { HeaderField(name: $0.name, value: $0.value) }
         body = MessageHeader.unstuffedBody(wire[header.length..<min(wire.count, header.length + bodyLimit)])
+        // Undecoded until the message step puts the MIME-decoded content in (`content`): then `body`
+        // rules see the text parts; here (a message given as octets alone) they see the raw window.
+        var content = MessageContent()
+        content.bodyTexts = [String(decoding: body, as: UTF8.self)]
+        content.rawHeaders = headers
+        self.content = content
         return header
+    }
+
+    /// The header fields a `header`, `header.raw` or `part.header` field looks at.
+    func headerFields(of field: Field) -> [HeaderField] {
+        switch field {
+        case .headerRaw: return storage.content.rawHeaders
+        case .partHeader: return storage.content.partHeaders
+        default: return storage.headers
+        }
+    }
+
+    /// The values of a multi-valued field (one or more per attachment).
+    func texts(of field: Field) -> [String] {
+        let attachments = storage.content.attachments
+        switch field {
+        case .attachmentName: return attachments.flatMap(\.names)
+        case .attachmentType: return attachments.map(\.declaredType)
+        case .attachmentMagic: return attachments.map(\.magic)
+        default: return []
+        }
     }
 
     /// The text of a field, or nil when it has none (a condition on it is then false).
@@ -242,7 +275,10 @@ public struct Facts: Hashable, Sendable {
         case .authDomain:
             guard let authUser, let at = authUser.lastIndex(of: "@") else { return nil }
             return Normalize.domain(String(authUser[authUser.index(after: at)...]))
-        case .header, .body: return nil
+        case .header, .body, .headerRaw, .partHeader, .bodyRaw, .attachmentName, .attachmentType, .attachmentMagic: return nil
+        case .attachmentSize: return nil
+        case .mimeParts: return String(content.parts)
+        case .mimeDepth: return String(content.depth)
         case .size: return size.map(String.init)
         case .dnsblScore: return dnsblScore.map(String.init)
         case .spf: return authentication.spf?.result.rawValue
@@ -260,6 +296,8 @@ public struct Facts: Hashable, Sendable {
         case .size: return size
         case .rcptCount: return recipientCount
         case .dnsblScore: return dnsblScore
+        case .mimeParts: return content.parts
+        case .mimeDepth: return content.depth
         default: return nil
         }
     }

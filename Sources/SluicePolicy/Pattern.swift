@@ -84,6 +84,23 @@ public final class Pattern: @unchecked Sendable, CustomStringConvertible {
         return try result.get()
     }
 
+    /// Calls `body` with the octet range of each match in `subject`, left to right and not overlapping,
+    /// until it returns false (an empty match moves on by one octet).
+    public func forEachMatch(in subject: UnsafeRawBufferPointer, _ body: (Range<Int>) -> Bool) throws(MatchLimitExceeded) {
+        let scratch = MatchScratch.current
+        let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(bitPattern: 1)!
+        var start = 0
+        while start <= subject.count {
+            let result = pcre2_match_8(code, base, subject.count, start, 0, scratch.matchData, scratch.context)
+            if result == PCRE2_ERROR_NOMATCH { return }
+            guard result >= 0 else { throw MatchLimitExceeded(pattern: description) }
+            let vector = pcre2_get_ovector_pointer_8(scratch.matchData)!
+            let range = vector[0]..<max(vector[0], vector[1])
+            guard body(range) else { return }
+            start = range.isEmpty ? range.upperBound + 1 : range.upperBound
+        }
+    }
+
     static func message(for code: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)
         let length = pcre2_get_error_message_8(code, &buffer, buffer.count)

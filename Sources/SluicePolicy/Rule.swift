@@ -28,6 +28,10 @@ public enum RuleAction: Sendable {
     case removeHeader(String)
     case tag(String)
     case log(String)
+    /// `bcc "ADDRESS"`: one more recipient for the message (a journal copy), decided at its end.
+    case addRecipient(ForwardPath)
+    /// `redirect "ADDRESS"`: the message goes to this recipient instead of the client's.
+    case redirect(ForwardPath)
 
     /// What the action decides when it fires: `.proceed` for the non-terminal ones.
     public var verdict: Verdict {
@@ -38,7 +42,7 @@ public enum RuleAction: Sendable {
         case .greylist: return .greylist
         case .discard: return .discard
         case .disconnect(let reply): return .disconnect(reply)
-        case .addHeader, .replaceHeader, .removeHeader, .tag, .log: return .proceed
+        case .addHeader, .replaceHeader, .removeHeader, .tag, .log, .addRecipient, .redirect: return .proceed
         }
     }
 
@@ -56,6 +60,8 @@ public enum RuleAction: Sendable {
         case .removeHeader: return "remove"
         case .tag: return "tag"
         case .log: return "log"
+        case .addRecipient: return "bcc"
+        case .redirect: return "redirect"
         default: return verdict.name
         }
     }

@@ -21,6 +21,9 @@ public struct RuleSet: Sendable {
     /// The right-hand-side lists the rules read, by the field looked up (`helo`, `sender.domain`).
     public let domainLists: [Field: [DNSList]]
 
+    /// The detectors the rules use, each once (the message step counts their findings once per message).
+    public let detectors: [Detector]
+
     /// One bit per stage that has rules (asked for every command: no hashing on the hot path).
     private let stagesWithRules: UInt16
 
@@ -54,6 +57,11 @@ public struct RuleSet: Sendable {
         self.usesSPF = usesDMARC || reads([.spf, .spfHelo])
         self.usesSPFHelo = reads([.spfHelo])
         self.stagesWithRules = rules.reduce(0) { $0 | 1 << $1.stage.ordinal }
+        var detectorNames = Set<String>(), detectors: [Detector] = []
+        for rule in rules {
+            for detector in rule.condition?.detectors ?? [] where detectorNames.insert(detector.name).inserted { detectors.append(detector) }
+        }
+        self.detectors = detectors
     }
 
     public static let empty = RuleSet()
@@ -66,6 +74,8 @@ public struct RuleSet: Sendable {
         /// The rule that decided (nil: no terminal rule fired, or built-in relay hygiene).
         public var decidedBy: Rule?
         public var headerEdits: [HeaderEdit] = []
+        /// `bcc` and `redirect` rules that fired.
+        public var routing = RecipientRouting()
         public var tags: [String] = []
         public var logs: [(RuleLocation, String)] = []
         /// Observe-mode rules that matched, with what they would have done.
@@ -134,6 +144,12 @@ public struct RuleSet: Sendable {
                 outcome.tags.append(tag)
                 facts.insertTags([tag])
             case .log(let text): outcome.logs.append((rule.location, text))
+            case .addRecipient(let path):
+                outcome.routing.bcc.append(path)
+                outcome.logs.append((rule.location, "bcc \(path)"))
+            case .redirect(let path):
+                outcome.routing.redirect.append(path)
+                outcome.logs.append((rule.location, "redirect to \(path)"))
             default:
                 outcome.verdict = verdict
                 outcome.decidedBy = rule
@@ -162,6 +178,7 @@ extension RuleSet {
     public struct ContentOutcome: Sendable {
         public var verdict: Verdict = .proceed
         public var headerEdits: [HeaderEdit] = []
+        public var routing = RecipientRouting()
         public var stages: [(Stage, Outcome)] = []
 
         public init() {}
@@ -179,9 +196,11 @@ extension RuleSet {
             switch outcome.verdict {
             case .proceed, .accept:
                 result.headerEdits += outcome.headerEdits
+                result.routing.merge(outcome.routing)
             default:
                 result.verdict = outcome.verdict
                 result.headerEdits = []
+                result.routing = RecipientRouting()
                 return result
             }
         }

@@ -27,12 +27,20 @@ public enum Field: Hashable, Sendable, CustomStringConvertible {
     case size, rcptCount, dnsblScore
     /// Email authentication results (`spf = fail`): a `temperror` is a failed lookup.
     case spf, spfHelo, dkim, dkimDomain, dmarc, dmarcPolicy
+    /// The message decoded (header stage: the header fields; body stage: the MIME structure).
+    case headerRaw(String), partHeader(String), bodyRaw
+    case attachmentName, attachmentType, attachmentMagic, attachmentSize, mimeParts, mimeDepth
 
     public static let names: [String: Field] = [
         "client": .client, "client.name": .clientName, "client.name.unverified": .clientNameUnverified, "helo": .helo, "sender": .sender, "sender.domain": .senderDomain,
         "rcpt": .rcpt, "rcpt.domain": .rcptDomain, "body": .body, "auth.user": .authUser, "auth.domain": .authDomain, "size": .size, "rcpt.count": .rcptCount, "dnsbl.score": .dnsblScore,
         "spf": .spf, "spf.helo": .spfHelo, "dkim": .dkim, "dkim.domain": .dkimDomain, "dmarc": .dmarc, "dmarc.policy": .dmarcPolicy,
+        "body.raw": .bodyRaw, "attachment.name": .attachmentName, "attachment.type": .attachmentType,
+        "attachment.magic": .attachmentMagic, "attachment.size": .attachmentSize, "mime.parts": .mimeParts, "mime.depth": .mimeDepth,
     ]
+
+    /// The fields that take a header name (`header "Subject"`, `header.raw "Subject"`, `part.header "Content-Type"`).
+    public static let headerFieldWords = ["header", "header.raw", "part.header"]
 
     /// The values an authentication result field can have (checked at load: `spf = fial` is an error).
     public var resultValues: [String]? {
@@ -52,8 +60,9 @@ public enum Field: Hashable, Sendable, CustomStringConvertible {
         case .helo: return .helo
         case .sender, .senderDomain, .authUser, .authDomain, .size, .spf, .spfHelo: return .mail
         case .rcpt, .rcptDomain, .rcptCount: return .rcpt
-        case .header: return .header
-        case .body: return .body
+        case .header, .headerRaw: return .header
+        case .body, .bodyRaw, .partHeader, .attachmentName, .attachmentType, .attachmentMagic, .attachmentSize, .mimeParts, .mimeDepth:
+            return .body
         case .dkim, .dkimDomain, .dmarc, .dmarcPolicy: return .eom
         }
     }
@@ -63,16 +72,37 @@ public enum Field: Hashable, Sendable, CustomStringConvertible {
         guard stage >= firstStage else { return false }
         switch self {
         case .rcpt, .rcptDomain: return stage == .rcpt
-        case .body: return stage == .body || stage == .eom
+        case .body, .bodyRaw, .partHeader, .attachmentName, .attachmentType, .attachmentMagic, .attachmentSize, .mimeParts, .mimeDepth:
+            return stage == .body || stage == .eom
         default: return true
         }
     }
 
-    public var isNumeric: Bool { self == .size || self == .rcptCount || self == .dnsblScore }
+    /// The header name of `header`, `header.raw` and `part.header` fields (lower-cased).
+    public var headerName: String? {
+        switch self {
+        case .header(let name), .headerRaw(let name), .partHeader(let name): return name
+        default: return nil
+        }
+    }
+
+    /// Fields with one value per attachment: a test holds when it holds for any of them.
+    public var isMultiValued: Bool {
+        self == .attachmentName || self == .attachmentType || self == .attachmentMagic
+    }
+
+    public var isNumeric: Bool {
+        switch self {
+        case .size, .rcptCount, .dnsblScore, .attachmentSize, .mimeParts, .mimeDepth: return true
+        default: return false
+        }
+    }
 
     public var description: String {
         switch self {
         case .header(let name): return "header \"\(name)\""
+        case .headerRaw(let name): return "header.raw \"\(name)\""
+        case .partHeader(let name): return "part.header \"\(name)\""
         default: return Self.names.first { $0.value == self }?.key ?? "?"
         }
     }

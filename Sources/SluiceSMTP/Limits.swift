@@ -21,10 +21,22 @@ public struct Limits: Hashable, Sendable {
     public var memorySpoolThreshold: Int = 1024 * 1024
     /// Client bytes buffered ahead of the command being processed before Sluice stops reading.
     public var inputBuffer: Int = 64 * 1024
-    /// Octets of the header block the header rules see (and header edits can rewrite).
-    public var headerWindow: Int = 256 * 1024
-    /// Body octets the body rules look at (`limit body-inspection`).
+    /// Octets of the header block Sluice takes (`limit header-size`): the header rules see all of it and
+    /// header edits can rewrite it; a longer header block is refused (`552 5.3.4`).
+    public var headerWindow: Int = 1024 * 1024
+    /// Decoded octets of each text part the body rules look at, and raw body octets `body.raw` sees
+    /// (`limit body-inspection`); what lies beyond is `bodyInspectionOverflow`'s business.
     public var bodyInspection: Int = 1024 * 1024
+    public var bodyInspectionOverflow: OverflowAction = .pass
+    /// MIME parts looked at (`limit mime-parts`) and the deepest nesting followed (`limit mime-depth`).
+    public var mimeParts: Int = 500
+    public var mimePartsOverflow: OverflowAction = .pass
+    public var mimeDepth: Int = 20
+    public var mimeDepthOverflow: OverflowAction = .pass
+    /// Decoded octets of each attachment kept for sniffing and archive listing (`limit attachment-scan`),
+    /// and archive members listed (`limit archive-members`).
+    public var attachmentScan: Int = 8 * 1024 * 1024
+    public var archiveMembers: Int = 1000
     /// Seconds the reverse DNS lookup of a client may take before `client.name` is taken as empty.
     public var reverseDNSTimeout: Double = 2
 
@@ -46,6 +58,16 @@ public struct Limits: Hashable, Sendable {
     public var greetDelay: Double = 0
 
     public init() {}
+}
+
+/// What happens to a message part of which lies beyond an inspection limit (`overflow pass|defer|reject`).
+public enum OverflowAction: String, Hashable, Sendable, CaseIterable {
+    /// Inspect what is within the limit, log and count the rest (default).
+    case pass
+    /// `451 4.7.1`: the sender tries again (an operator may raise the limit meanwhile).
+    case `defer`
+    /// `552 5.3.4` (too long to inspect) or `554 5.6.0` (too many parts, too deep).
+    case reject
 }
 
 /// How long Sluice waits for the upstream, in seconds.

@@ -51,6 +51,19 @@ extension SMTPReply {
         SMTPReply(code: 451, enhanced: "4.3.0", "Error: could not spool message, try again later")
 
     // DATA
+    /// The upstream refused a recipient a `bcc` or `redirect` rule added: the message is not sent
+    /// without its journal copy (or to the client's recipients instead of the quarantine).
+    public static let routingRefused =
+        SMTPReply(code: 451, enhanced: "4.3.0", "Message not accepted: the upstream refused a journal or redirect recipient, try again later")
+    /// The message's content lies beyond an inspection limit whose overflow is `defer` or `reject`.
+    public static let headerTooLarge = SMTPReply(code: 552, enhanced: "5.3.4", "Error: message header exceeds fixed maximum size")
+    public static func inspectionDeferred(_ what: String) -> SMTPReply {
+        SMTPReply(code: 451, enhanced: "4.7.1", "Message not inspected: \(what) beyond the inspection limit, try again later")
+    }
+    public static func inspectionRefused(_ what: String, tooBig: Bool) -> SMTPReply {
+        tooBig ? SMTPReply(code: 552, enhanced: "5.3.4", "Error: message \(what) exceeds the inspection limit")
+               : SMTPReply(code: 554, enhanced: "5.6.0", "Error: message \(what) exceeds the inspection limit")
+    }
     public static let startMailInput = SMTPReply(code: 354, lines: ["End data with <CR><LF>.<CR><LF>"])
     public static let messageTooBig = SMTPReply(code: 552, enhanced: "5.3.4", "Error: message exceeds fixed maximum message size")
     public static let bareLineFeedInData =

@@ -57,6 +57,8 @@ public struct Explainer {
         defer { resolver?.shutdown() }
         var pipeline = PolicyPipeline(ruleSet: file.ruleSet, greylist: file.greylist, store: store,
                                       headerWindow: file.limits.headerWindow, bodyInspection: file.limits.bodyInspection,
+                                      content: ContentInspection(limits: file.limits, detectors: file.ruleSet.detectors,
+                                                                 sniffer: SharedSniffer.instance, pool: pool),
                                       resolver: resolver, reverseDNSTimeout: file.limits.reverseDNSTimeout,
                                       authentication: AuthenticationStep(resolver: resolver, budget: file.dnsBudget ?? 10,
                                                                          hostname: file.hostname ?? "sluice.invalid"),

@@ -20,6 +20,8 @@ struct PolicyPipeline: Sendable {
     /// Octets of the message the content rules see: the header window and the body window.
     let headerWindow: Int
     let bodyInspection: Int
+    /// The message decoded for the content rules (MIME, attachments, detectors) and its limits.
+    let content: ContentInspection
     /// The DNS (nil: names are not looked up, as in `sluice explain`).
     let resolver: DNSResolver?
     /// How long the client's names may take in all (`limit`'s reverse-DNS budget).
@@ -240,17 +242,26 @@ struct PolicyPipeline: Sendable {
     private func inspect(_ request: PolicyRequest, _ origin: Origin) -> EventLoopFuture<PolicyDecision> {
         let bytes = origin.message ?? ByteBuffer()
         let ruleSet = self.ruleSet, greylist = self.greylist, tracing = self.tracing
-        let headerWindow = self.headerWindow, bodyLimit = self.bodyInspection
-        let logger = origin.logger, sessionID = origin.sessionID
-        return pool.runIfActive(eventLoop: origin.eventLoop) { () -> PolicyDecision in
-            var request = request
-            let wire = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
-            let header = request.facts.addMessage(wire: wire, headerLimit: headerWindow, bodyLimit: bodyLimit)
-            guard case .decided(var decision) = PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) else {
-                return .proceed
+        let headerWindow = self.headerWindow, bodyLimit = self.bodyInspection, content = self.content, pool = self.pool
+        let logger = origin.logger, sessionID = origin.sessionID, metrics = self.metrics
+        return content.parse(spool: origin.spool, window: origin.message, on: origin.eventLoop).flatMap { message in
+            pool.runIfActive(eventLoop: origin.eventLoop) { () throws -> PolicyDecision in
+                let limits = content.verdict(for: message)
+                for note in limits.notes { logger.info("\(sessionID): \(note)") }
+                for limit in limits.tripped { metrics.limitTripped(limit) }
+                if let refusal = limits.refusal { return PolicyDecision(.refuse(refusal)) }
+                var request = request
+                let wire = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
+                let header = request.facts.addMessage(wire: wire, headerLimit: headerWindow, bodyLimit: bodyLimit)
+                let built = try content.builder.build(message)
+                request.facts.headers = built.headers
+                request.facts.content = built.content
+                guard case .decided(var decision) = PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) else {
+                    return .proceed
+                }
+                decision.header = header
+                return decision
             }
-            decision.header = header
-            return decision
         }.flatMapErrorWithEventLoop { error, eventLoop in
             logger.warning("\(sessionID): content inspection failed: \(error)")
             return eventLoop.makeSucceededFuture(PolicyDecision(.refuse(RuleSet.inspectionFailed)))

@@ -41,7 +41,7 @@ final class ServerMetrics: Sendable {
 
     /// The limits `sluice_limits_tripped_total{limit}` counts.
     static let limitNames = ["connections", "connections-per-client", "connection-rate", "messages-per-session", "early-talker",
-                             "message-size", "line-length", "errors"]
+                             "message-size", "line-length", "errors", "header-size", "body-inspection", "mime-parts", "mime-depth"]
     static let points: [PolicyPoint] = [.connect, .helo, .mail, .rcpt, .data, .message]
 
     init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {

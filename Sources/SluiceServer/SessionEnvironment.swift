@@ -37,6 +37,8 @@ struct SessionEnvironment: Sendable {
     func pipeline(_ configuration: ServerConfiguration) -> PolicyPipeline {
         PolicyPipeline(ruleSet: configuration.ruleSet, greylist: configuration.greylist, store: greylistStore,
                        headerWindow: configuration.limits.headerWindow, bodyInspection: configuration.limits.bodyInspection,
+                       content: ContentInspection(limits: configuration.limits, detectors: configuration.ruleSet.detectors,
+                                                  sniffer: SharedSniffer.instance, pool: pool),
                        resolver: resolver, reverseDNSTimeout: configuration.limits.reverseDNSTimeout,
                        authentication: AuthenticationStep(resolver: resolver, budget: configuration.dnsBudget, hostname: configuration.hostname,
                                                           signers: configuration.dkimSigners),

@@ -45,7 +45,8 @@ extension ClientSession {
                 state = .closed
                 return [.reply(.upstreamLost(hostname)), .close(.upstream)]
             }
-        case .awaitingDataReply(let greeting, let transaction, let size), .awaitingFinalReply(let greeting, let transaction, let size):
+        case .awaitingDataReply(let greeting, let transaction, let size), .awaitingFinalReply(let greeting, let transaction, let size),
+             .routingMessage(let greeting, let transaction, let size, _, _):
             state = .upstreamGone
             return [.reply(transactionReply), .discardMessage,
                     .outcome(TransactionOutcome(status: .failed, greeting: greeting, transaction: transaction, size: size, reply: transactionReply))]
@@ -136,7 +137,7 @@ extension ClientSession {
         switch state {
         case .closed:
             return []
-        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply, .awaitingPolicy(_, .message):
+        case .awaitingReply, .awaitingDataReply, .awaitingFinalReply, .routingMessage, .awaitingPolicy(_, .message):
             closeAfterReply = true
             return []
         default:

@@ -135,6 +135,7 @@ extension ClientSession {
             if transaction.discard || sessionDiscard { return finishDiscarded(greeting, transaction, size: size) }
             transaction.insertTags(decision.tags)
             pendingEdits = (decision.headerEdits, decision.header, decision.traceFields)
+            if !decision.routing.isEmpty { return route(decision.routing, greeting, transaction, size: size) }
             state = .awaitingDataReply(greeting, transaction, size: size)
             return [.forward(.data)]
         }

@@ -59,6 +59,9 @@ public struct ClientSession: Sendable {
         case receivingData(Greeting, Transaction)
         case awaitingDataReply(Greeting, Transaction, size: Int)
         case awaitingFinalReply(Greeting, Transaction, size: Int)
+        /// `bcc` / `redirect`: the commands that give the upstream the message's recipients (a MAIL after
+        /// a reset for a redirect, then RCPTs), one at a time, each reply Sluice's own; then DATA.
+        case routingMessage(Greeting, Transaction, size: Int, commands: [SMTPCommand], recipients: [ForwardPath])
         /// The upstream failed mid-session: only QUIT is answered (221), anything else gets 421.
         case upstreamGone
         case closed
@@ -175,6 +178,9 @@ public struct ClientSession: Sendable {
             return [.sendMessage(MessagePlan(hostname: hostname, client: client, greeting: greeting, recipients: transaction.recipients,
                                              headerEdits: pendingEdits.edits, header: pendingEdits.header,
                                              traceFields: pendingEdits.traceFields))]
+
+        case .routingMessage(let greeting, let transaction, let size, let commands, let recipients):
+            return routed(reply, greeting, transaction, size: size, commands: commands, recipients: recipients)
 
         case .awaitingFinalReply(let greeting, let transaction, let size):
             state = .ready(.greeted(greeting))

@@ -69,6 +69,8 @@ public struct PolicyDecision: Hashable, Sendable {
     /// The message: header edits to apply on the way upstream, and the header block they apply to.
     public var headerEdits: [HeaderEdit] = []
     public var header: MessageHeader?
+    /// The message: recipients `bcc` adds and `redirect` puts in place of the client's.
+    public var routing = RecipientRouting()
     /// A fact a step learned that later points use (the client's reverse DNS name, at connect).
     public var clientName: String?
     /// What SPF found at MAIL (the transaction keeps it for the message's rules and trace fields).

@@ -63,7 +63,9 @@ public enum PolicySteps {
                                       notes: outcome.stages.flatMap { notes($0.0, $0.1) })
         if tracing { decision.trace = outcome.stages.map { StageTrace(stage: $0.0, outcome: $0.1) } }
         switch outcome.verdict {
-        case .proceed, .accept: decision.headerEdits = outcome.headerEdits
+        case .proceed, .accept:
+            decision.headerEdits = outcome.headerEdits
+            decision.routing = outcome.routing
         case .discard: decision.verdict = .discard
         case .reject(let reply), .tempfail(let reply): decision.verdict = .refuse(reply)
         case .greylist: decision.verdict = .refuse(Greylist.reply(greylist.delay, settings: greylist))

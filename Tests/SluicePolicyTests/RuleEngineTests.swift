@@ -141,9 +141,10 @@ private func code(_ verdict: Verdict) -> String {
     @Test func bodyStageFindsCardNumbersAndEomDiscards() throws {
         let rules = try exampleRules().ruleSet
         var message = facts(sender: "a@b.example")
-        message.body = Array("Please charge 4111111111111111 today\r\n".utf8)
+        // `body` is the decoded text of the text parts (the message step fills it in).
+        message.content.bodyTexts = ["Please charge 4111111111111111 today\r\n"]
         #expect(code(rules.evaluateContent(message).verdict) == "550 5.7.1")
-        message.body = Array("nothing to see\r\n".utf8)
+        message.content.bodyTexts = ["nothing to see\r\n"]
         #expect(rules.evaluateContent(message).verdict == .proceed)
         message.tags = ["sinkhole"]
         #expect(rules.evaluateContent(message).verdict == .discard)

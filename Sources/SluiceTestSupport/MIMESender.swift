@@ -1,0 +1,46 @@
+import Foundation
+
+/// Builds a message with Python's `email` package (the way real mail software writes MIME) and sends
+/// it with smtplib: `build` is Python code that leaves the message's octets in `data` (it may use
+/// `EmailMessage`, `MIMEText`, `base64`, `zipfile`, `io` and the `raw(text)` helper for hand-written
+/// sloppy messages). Prints what `SMTPLibSender` prints (`OK`, `DATA 550 …`).
+public enum MIMESender {
+    public static func send(port: Int, from: String = "alice@example.org", to: [String] = ["bob@example.com"],
+                            build: String) async throws -> String {
+        let script = """
+            import base64, io, json, smtplib, sys, tarfile, zipfile
+            from email.message import EmailMessage
+            from email.mime.multipart import MIMEMultipart
+            from email.mime.text import MIMEText
+            from email.mime.application import MIMEApplication
+            from email.mime.message import MIMEMessage
+            from email import policy
+            args = json.loads(sys.stdin.read())
+            def raw(text):
+                return text.replace("\\r\\n", "\\n").replace("\\n", "\\r\\n").encode("utf-8")
+            def zipped(members, password=None):
+                buffer = io.BytesIO()
+                with zipfile.ZipFile(buffer, "w") as archive:
+                    for name, content in members:
+                        archive.writestr(name, content)
+                return buffer.getvalue()
+            \(build)
+            if isinstance(data, EmailMessage) or hasattr(data, "as_bytes"):
+                data = data.as_bytes(policy=policy.SMTP)
+            try:
+                s = smtplib.SMTP("127.0.0.1", args["port"], local_hostname="client.example", timeout=60)
+                refused = s.sendmail(args["from"], args["to"], data)
+                print("OK", " ".join("%s=%d" % (k, v[0]) for k, v in sorted(refused.items())))
+                s.quit()
+            except smtplib.SMTPRecipientsRefused as e:
+                print("RCPT", " ".join("%d %s" % (v[0], v[1].decode()) for v in e.recipients.values()))
+            except smtplib.SMTPDataError as e:
+                print("DATA", e.smtp_code, e.smtp_error.decode())
+            except smtplib.SMTPServerDisconnected as e:
+                print("DISCONNECTED", e)
+            """
+        let arguments = try JSONSerialization.data(withJSONObject: ["port": port, "from": from, "to": to])
+        let result = try await ExternalTool.python(script, stdin: String(decoding: arguments, as: UTF8.self))
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + result.stderr.suffix(600)
+    }
+}
