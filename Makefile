@@ -77,6 +77,7 @@ bench:
 	  SLUICE_BIN=$$bin/sluice bash Benchmarks/tls.sh && \
 	  SLUICE_BIN=$$bin/sluice bash Benchmarks/operations.sh && \
 	  SLUICE_BIN=$$bin/sluice bash Benchmarks/authentication.sh && \
+	  SLUICE_BIN=$$bin/sluice MIMEBENCH_BIN=$$bin/MIMEBench bash Benchmarks/content.sh && \
 	  $$bin/DKIMBench | tee bench-results/dkim.md
 
 # libFuzzer targets (Fuzz/, built with -sanitize=fuzzer,address), each for FUZZ_SECONDS.

@@ -16,6 +16,8 @@ public struct RuleSet: Sendable {
     public let usesSPFHelo: Bool
     public let usesDKIM: Bool
     public let usesDMARC: Bool
+    /// Whether a rule reads `body.raw` (only then is the raw body window copied out of the message).
+    public let readsRawBody: Bool
     /// The DNS lists the rules read, each once (looked up at connect, all at the same time).
     public let dnsLists: [DNSList]
     /// The right-hand-side lists the rules read, by the field looked up (`helo`, `sender.domain`).
@@ -56,6 +58,7 @@ public struct RuleSet: Sendable {
         self.usesDKIM = usesDMARC || reads([.dkim, .dkimDomain])
         self.usesSPF = usesDMARC || reads([.spf, .spfHelo])
         self.usesSPFHelo = reads([.spfHelo])
+        self.readsRawBody = reads([.bodyRaw])
         self.stagesWithRules = rules.reduce(0) { $0 | 1 << $1.stage.ordinal }
         var detectorNames = Set<String>(), detectors: [Detector] = []
         for rule in rules {

@@ -251,8 +251,11 @@ struct PolicyPipeline: Sendable {
                 for limit in limits.tripped { metrics.limitTripped(limit) }
                 if let refusal = limits.refusal { return PolicyDecision(.refuse(refusal)) }
                 var request = request
-                let wire = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
-                let header = request.facts.addMessage(wire: wire, headerLimit: headerWindow, bodyLimit: bodyLimit)
+                // The header block for the edits; the raw body window only when a rule reads `body.raw`
+                // (the decoded content below is what `body` reads).
+                let raw = ruleSet.readsRawBody
+                let wire = bytes.getBytes(at: bytes.readerIndex, length: raw ? bytes.readableBytes : min(bytes.readableBytes, headerWindow)) ?? []
+                let header = request.facts.addMessage(wire: wire, headerLimit: headerWindow, bodyLimit: raw ? bodyLimit : 0)
                 let built = try content.builder.build(message)
                 request.facts.headers = built.headers
                 request.facts.content = built.content
