@@ -22,6 +22,9 @@ let fuzzTargets: [(String, [String])] = [
     ("FuzzProxyHeader", ["SluiceSMTP"]),
     ("FuzzRecordData", ["SluiceDNS"]),
     ("FuzzDKIMSignature", ["SluiceDNS"]),
+    ("FuzzMIMEParser", ["SluiceMIME"]),
+    ("FuzzHTMLText", ["SluiceMIME"]),
+    ("FuzzDetectors", ["SluicePolicy"]),
 ]
 
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")

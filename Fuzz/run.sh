@@ -30,7 +30,7 @@ if [ "${1:-}" = "--crashes" ]; then replay=1; shift; fi
 
 all_targets=(FuzzCommandParser FuzzReplyParser FuzzLineFramer FuzzDataDecoder FuzzMessageHeader
              FuzzAuthUser FuzzEHLOCapabilities FuzzConfiguration FuzzPattern FuzzProxyHeader FuzzRecordData
-             FuzzDKIMSignature)
+             FuzzDKIMSignature FuzzMIMEParser FuzzHTMLText FuzzDetectors)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
@@ -41,7 +41,8 @@ max_len() {
     FuzzLineFramer|FuzzEHLOCapabilities) echo 4096 ;;
     FuzzProxyHeader) echo 1200 ;;
     FuzzRecordData) echo 600 ;;
-    FuzzDKIMSignature) echo 2048 ;;
+    FuzzDKIMSignature|FuzzDetectors) echo 2048 ;;
+    FuzzHTMLText) echo 4096 ;;
     *) echo 8192 ;;
   esac
 }
@@ -54,6 +55,9 @@ dictionary() {
     FuzzPattern) echo Dictionaries/pcre.dict ;;
     FuzzProxyHeader) echo Dictionaries/proxy.dict ;;
     FuzzDKIMSignature) echo Dictionaries/dkim.dict ;;
+    FuzzMIMEParser) echo Dictionaries/mime.dict ;;
+    FuzzHTMLText) echo Dictionaries/html.dict ;;
+    FuzzDetectors) echo Dictionaries/detectors.dict ;;
   esac
 }
 

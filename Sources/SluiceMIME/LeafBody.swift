@@ -65,7 +65,10 @@ struct LeafBody {
             clampText()
         }
         if let converter, converter.replacements > 0 {
-            notes.append("\(converter.replacements) invalid character sequences replaced by U+FFFD")
+            // Past the limit conversion stops where the chunk that crossed it ended, which depends on
+            // how the message arrived: the count is given only for text converted in full.
+            notes.append(truncated ? "invalid character sequences replaced by U+FFFD"
+                                   : "\(converter.replacements) invalid character sequences replaced by U+FFFD")
         }
         return notes
     }

@@ -84,9 +84,10 @@ public struct MIMEParser {
             }
             if midLine {
                 endMidLine(line)
-            } else if pending.isEmpty {
+            } else if pending.isEmpty && !(mode == .header && line.count > limits.lineLength) {
                 processLine(line)
             } else {
+                // (An over-long header line is cut the same whether it came in one chunk or several.)
                 appendPending(line)
                 let whole = pending
                 pending.removeAll(keepingCapacity: true)

@@ -56,7 +56,7 @@ struct CardNumberScanner {
             index = DetectorBytes.nextDigit(input, from: index, end: end)
             guard index < end else { return }
             if index > 0, DetectorBytes.isWordByte(input[index - 1]) || followsDecimalPoint(index) {
-                index = wordEnd(from: index)
+                index = tokenEnd(from: index)
                 continue
             }
             guard let next = cluster(from: index, found) else { return }
@@ -83,7 +83,7 @@ struct CardNumberScanner {
                 } else {
                     group.continuesAfter = index < end && (DetectorBytes.isLetter(input[index]) || precedesDecimals(index))
                     ended = true
-                    position = group.continuesAfter ? wordEnd(from: index) : index
+                    position = group.continuesAfter ? tokenEnd(from: index) : index
                 }
                 groups.append(group)
             }
@@ -124,6 +124,17 @@ struct CardNumberScanner {
             for index in group.start..<group.end { digits.append(input[index] &- UInt8(ascii: "0")) }
         }
         return CardIssuer.issuer(of: digits) != nil && DetectorChecksums.luhnIsValid(digits)
+    }
+
+    /// The end of the word at `start` and of what dashes join to its digits: digits inside a word are
+    /// a group too, so `q2-4111-1111-1111-1111` has no card number, as `12-4111-1111-1111-1111` has none.
+    private func tokenEnd(from start: Int) -> Int {
+        var index = wordEnd(from: start)
+        while index > 0, index + 1 < end, input[index] == UInt8(ascii: "-"), DetectorBytes.isDigit(input[index - 1]),
+              DetectorBytes.isDigit(input[index + 1]) {
+            index = wordEnd(from: index + 1)
+        }
+        return index
     }
 
     private func wordEnd(from start: Int) -> Int {

@@ -110,3 +110,18 @@ private func cards(_ text: String) -> [String] {
         #expect(matches == [DetectorMatch(offset: 3, length: 16)])
     }
 }
+
+/// One test per defect the fuzzer (Fuzz/Sources/FuzzDetectors) found.
+@Suite struct DetectorFuzzFindingsTests {
+    /// Fuzz/Crashes/FuzzDetectors-word-dash-prefix: digits inside a word joined by a dash to a card
+    /// number made it a new candidate (`12-4111…` had none, `q2-4111…` had one).
+    @Test func digitsInAWordDashJoinedToANumberAreOneToken() {
+        #expect(cards("see q2-4111-1111-1111-1111 now").isEmpty)
+        #expect(cards("see x1-378282246310005 now").isEmpty)
+        #expect(cards("see 12-4111-1111-1111-1111 now").isEmpty)
+        // Fuzz/Crashes/FuzzDetectors-word-then-digits-dash: the same after a number that runs into a word.
+        #expect(cards("41111111111Substrin12-4111-1111-1111-1111").isEmpty)
+        // A word of letters before the dash does not join: the number stands on its own.
+        #expect(cards("ref-4111-1111-1111-1111") == ["4111-1111-1111-1111"])
+    }
+}
