@@ -112,6 +112,10 @@ public final class RelayServer: Sendable {
                 }
             }
         }
+        // libmagic's database loads here, at start-up, not with the first message.
+        if configuration.ruleSet.hasContentRules, SharedSniffer.instance == nil {
+            logger.error("libmagic did not start (is libmagic-mgc installed?): every attachment's attachment.magic is 'data'")
+        }
         logger.info("relaying to \(configuration.upstream)")
         return server
     }
