@@ -89,6 +89,10 @@ public final class AttachmentSniffer: @unchecked Sendable {
         if let known = Self.commonSignature(bytes) { return known }
         var (mimeType, description) = magicLookup(UnsafeRawBufferPointer(rebasing: bytes.prefix(bytesMax)))
         var kind = KindRules.kind(mimeType: mimeType, description: description)
+        // libmagic calls any data whose first octet is a jump or a MOV (0xE9, 0xEB, 0xB8) a "DOS
+        // executable (COM)": one random blob (an encrypted file, headerless compressed data) in about
+        // a hundred. A 16-bit COM file has no header to tell it by, and no 64-bit Windows runs it.
+        if description.hasPrefix("DOS executable (COM)") { kind = .data }
         if let facts = CompoundFile.scan(bytes) {
             if let cdfType = facts.mimeType, kind == .data || kind == .office { mimeType = cdfType }
             if facts.isInstaller {

@@ -203,3 +203,19 @@ final class Counter: @unchecked Sendable {
     func increment() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
 }
+
+/// libmagic's "DOS executable (COM)" is any data starting with 0xE9, 0xEB or 0xB8: random octets (the
+/// 50 MiB attachment of `LargeAttachmentTests` once) must not be an executable.
+@Suite struct RandomDataIsNotAnExecutableTests {
+    @Test(arguments: [UInt8(0xE9), 0xEB, 0xB8])
+    func randomOctetsStartingWithAJumpAreData(first: UInt8) throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var bytes: [UInt8] = [first]
+        for _ in 0..<65_535 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes.append(UInt8(truncatingIfNeeded: state >> 56))
+        }
+        let sniffer = try AttachmentSniffer(cookies: 1)
+        #expect(sniffer.sniff(bytes).kind == .data, "\(sniffer.sniff(bytes))")
+    }
+}

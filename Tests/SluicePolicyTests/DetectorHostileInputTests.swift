@@ -2,19 +2,18 @@ import SluicePolicy
 import Testing
 
 @Suite struct DetectorHostileInputTests {
-    /// Inputs that would make a backtracking matcher slow: each is a megabyte.
+    /// Inputs that would make a backtracking matcher slow, each 256 KiB (time is not measured here:
+    /// these machines are shared; FuzzDetectors' per-input timeout and the benchmark catch a slow path).
     static let units = ["1", "1 ", "4111 ", "4111-", "4111 1111 ", "41111111111111111 ", "0.", "GB82 ", "GB82 WEST ",
                         "GB82WEST1234", "4-", "DE89 3704 0044 0532 0130 00 "]
 
     @Test(arguments: units)
-    func scanningStaysLinear(unit: String) {
-        let text = String(repeating: unit, count: (1 << 20) / unit.utf8.count)
-        let clock = ContinuousClock()
+    func repeatedNearMissesGiveConsistentFindings(unit: String) {
+        let text = String(repeating: unit, count: (1 << 18) / unit.utf8.count)
         for detector in BuiltinDetector.all {
-            var count = 0
-            let elapsed = clock.measure { count = detector.count(in: text) }
-            #expect(elapsed < .seconds(5))
-            #expect(count >= 0)
+            let matches = detector.matches(in: text)
+            #expect(detector.count(in: text) == matches.count)
+            #expect(zip(matches, matches.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound })
         }
     }
 
