@@ -25,7 +25,7 @@ extension ConfigurationLoader {
         } catch {
             var location = arguments[2].location
             location.column += 1 + error.offset
-            diagnostics(append: Diagnostic(.error, at: location, "bad pattern: \(error.message)"))
+            diagnostics.append(Diagnostic(.error, at: location, "bad pattern: \(error.message)"))
         }
     }
 }

@@ -16,7 +16,7 @@ public struct ConfigurationLoader {
     public static let timeoutNames = ["upstream-connect", "upstream-command", "upstream-data"]
 
     var configuration = Configuration()
-    private var diagnostics: [Diagnostic] = []
+    var diagnostics: [Diagnostic] = []
     private var includeDepth = 0
     private var currentStage: Stage?
     private var pendingRules: [(Statement, Stage, String)] = []
@@ -69,10 +69,6 @@ public struct ConfigurationLoader {
 
     mutating func error(_ token: Token, _ message: String) {
         diagnostics.append(Diagnostic(.error, at: token.location, message))
-    }
-
-    mutating func diagnostics(append diagnostic: Diagnostic) {
-        diagnostics.append(diagnostic)
     }
 
     private mutating func apply(_ statement: Statement, file: String) {
