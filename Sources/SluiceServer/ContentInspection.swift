@@ -43,18 +43,16 @@ struct ContentInspection: Sendable {
     /// Parses the message: from the spool when there is one, else from `window` (`sluice explain`).
     func parse(spool: NIOLoopBound<MessageSpool>?, window: ByteBuffer?, on eventLoop: EventLoop) -> EventLoopFuture<MIMEMessage> {
         let feeder = MIMEFeeder(limits: mimeLimits)
-        guard let spool else {
-            return pool.runIfActive(eventLoop: eventLoop) {
-                feeder.feed(window ?? ByteBuffer())
-                return feeder.finish()
-            }
-        }
-        if case .ready(let whole) = spool.value.read(from: 0) { // in memory: all of it
+        // Without a spool the window is the message; a spool in memory gives all of it at once.
+        var whole: ByteBuffer? = spool == nil ? window ?? ByteBuffer() : nil
+        if let spool, case .ready(let buffer) = spool.value.read(from: 0) { whole = buffer }
+        if let whole {
             return pool.runIfActive(eventLoop: eventLoop) {
                 feeder.feed(whole)
                 return feeder.finish()
             }
         }
+        guard let spool else { return eventLoop.makeSucceededFuture(feeder.finish()) }
         return MessageAuthentication.read(spool, from: 0, on: eventLoop) { chunk in
             self.pool.runIfActive(eventLoop: eventLoop) { feeder.feed(chunk) }
         }.flatMap {

@@ -28,8 +28,8 @@ struct MessageContentBuilder: Sendable {
                 let (facts, text) = attachment(part)
                 content.attachments.append(facts)
                 if let text { content.attachmentTexts.append(text) }
-            } else if let text = part.text {
-                content.bodyTexts.append(part.contentType == "text/html" ? HTMLText.text(fromHTML: text, limit: textLimit) : text)
+            } else if let text = readable(part) {
+                content.bodyTexts.append(text)
             }
         }
         content.parts = message.parts.count
@@ -64,11 +64,17 @@ struct MessageContentBuilder: Sendable {
             magic = kind.rawValue
             if kind == .text, part.text == nil { text = Self.text(part.content, limit: textLimit) }
         }
-        if let decoded = part.text {
+        if let decoded = readable(part) {
             magic = sniffer == nil ? "text" : magic
-            text = part.contentType == "text/html" ? HTMLText.text(fromHTML: decoded, limit: textLimit) : decoded
+            text = decoded
         }
         return (AttachmentFacts(names: names, declaredType: part.contentType, magic: magic, size: part.decodedSize, encrypted: encrypted), text)
+    }
+
+    /// A text part's decoded text as a reader sees it: HTML converted to text.
+    private func readable(_ part: MIMEPart) -> String? {
+        guard let text = part.text else { return nil }
+        return part.contentType == "text/html" ? HTMLText.text(fromHTML: text, limit: textLimit) : text
     }
 
     /// A field's raw value with its folding removed (CRLF before whitespace), octets that are not UTF-8

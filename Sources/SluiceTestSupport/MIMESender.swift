@@ -27,19 +27,9 @@ public enum MIMESender {
             \(build)
             if isinstance(data, EmailMessage) or hasattr(data, "as_bytes"):
                 data = data.as_bytes(policy=policy.SMTP)
-            try:
-                s = smtplib.SMTP("127.0.0.1", args["port"], local_hostname="client.example", timeout=60)
-                refused = s.sendmail(args["from"], args["to"], data)
-                print("OK", " ".join("%s=%d" % (k, v[0]) for k, v in sorted(refused.items())))
-                s.quit()
-            except smtplib.SMTPRecipientsRefused as e:
-                print("RCPT", " ".join("%d %s" % (v[0], v[1].decode()) for v in e.recipients.values()))
-            except smtplib.SMTPDataError as e:
-                print("DATA", e.smtp_code, e.smtp_error.decode())
-            except smtplib.SMTPServerDisconnected as e:
-                print("DISCONNECTED", e)
+            \(SMTPLibSender.sendingScript(timeout: 60))
             """
-        let arguments = try JSONSerialization.data(withJSONObject: ["port": port, "from": from, "to": to])
+        let arguments = try JSONSerialization.data(withJSONObject: ["port": port, "from": from, "to": to, "helo": "client.example"])
         let result = try await ExternalTool.python(script, stdin: String(decoding: arguments, as: UTF8.self))
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + result.stderr.suffix(600)
     }
