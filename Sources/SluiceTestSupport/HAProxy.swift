@@ -30,7 +30,7 @@ public final class HAProxy: Sendable {
         try (config + "\n").write(toFile: directory + "/haproxy.cfg", atomically: true, encoding: .utf8)
         let process = try ChildProcess.spawn(binary, ["-db", "-f", directory + "/haproxy.cfg"], captureStdout: false)
         let proxy = HAProxy(port: port, process: process, directory: directory)
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Patience.deadline(after: 10)
         while Date() < deadline {
             if (try? await Self.probe(port)) == true { return proxy }
             try await Task.sleep(for: .milliseconds(50))

@@ -68,7 +68,7 @@ public final class RawClient: Sendable {
     /// Waits until `count` final replies arrived (or the connection closed, or `seconds` passed).
     @discardableResult
     public func waitForReplies(_ count: Int, seconds: Double = 10) async -> [String] {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Patience.deadline(after: seconds)
         while replies.count < count, !isClosed, Date() < deadline {
             try? await Task.sleep(nanoseconds: 5_000_000)
         }
@@ -79,7 +79,7 @@ public final class RawClient: Sendable {
     /// armed passes at the next step, however busy the machine is. No test waits out a real timeout.
     @discardableResult
     public func waitForReplies(_ count: Int, advancing clock: DeadlineClock, by step: TimeAmount, seconds: Double = 25) async -> [String] {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Patience.deadline(after: seconds)
         while replies.count < count, !isClosed, Date() < deadline {
             clock.advance(by: step)
             await waitForReplies(count, seconds: 0.05)
@@ -90,7 +90,7 @@ public final class RawClient: Sendable {
     /// Waits until the server closed the connection.
     @discardableResult
     public func waitForClose(seconds: Double = 10) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Patience.deadline(after: seconds)
         while !isClosed, Date() < deadline { try? await Task.sleep(nanoseconds: 5_000_000) }
         return isClosed
     }

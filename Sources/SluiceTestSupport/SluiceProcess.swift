@@ -44,7 +44,7 @@ public final class SluiceProcess: Sendable {
 
     /// The port of the first "listening on HOST:PORT" log line.
     public func listeningPort(seconds: Double = 20) async -> Int? {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Patience.deadline(after: seconds)
         while Date() < deadline, process.isRunning {
             if let line = stderr.split(separator: "\n").first(where: { $0.contains("listening on ") }),
                let range = line.range(of: "listening on "),
@@ -83,7 +83,7 @@ public final class SluiceProcess: Sendable {
 
     /// Waits for the process to exit; returns its status, or nil if it did not exit in time (it is then killed).
     public func waitForExit(seconds: Double = 30) async -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Patience.deadline(after: seconds)
         while process.isRunning, Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
         if let status = process.exitStatus { return status }
         process.signal(SIGKILL)

@@ -44,7 +44,7 @@ public final class TestDNSServer: Sendable {
             Thread.detachNewThread {
                 let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
                 var line = Data()
-                let deadline = Date().addingTimeInterval(20)
+                let deadline = Patience.deadline(after: 20)
                 while Date() < deadline, !line.contains(UInt8(ascii: "\n")) {
                     let chunk = handle.availableData
                     if chunk.isEmpty { break }

@@ -108,7 +108,7 @@ public final class ThrowawayPostfix: Sendable {
         let process = try ChildProcess.spawn(binary, ["-c", directory + "/conf", "start-fg"], captureStdout: false)
         let postfix = ThrowawayPostfix(port: port, directory: directory, process: process)
         // Ready when smtpd greets (master opens the port before any smtpd runs).
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Patience.deadline(after: 60)
         while Date() < deadline, process.isRunning {
             if let client = try? await RawClient.connect(port: port) {
                 let greeting = await client.waitForReplies(1, seconds: 5).first ?? ""
@@ -135,7 +135,7 @@ public final class ThrowawayPostfix: Sendable {
 
     /// Waits until the log contains `text`.
     public func waitForLog(_ text: String, seconds: Double = 20) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Patience.deadline(after: seconds)
         while Date() < deadline {
             if log.contains(text) { return true }
             try? await Task.sleep(for: .milliseconds(50))
@@ -146,7 +146,7 @@ public final class ThrowawayPostfix: Sendable {
     public func stop() async {
         let binary = ExternalTool.path(of: "postfix") ?? "/usr/sbin/postfix"
         _ = try? await ExternalTool.run(binary, ["-c", directory + "/conf", "stop"], timeout: 30)
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Patience.deadline(after: 20)
         while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         // Every daemon works in the queue directory: any still there is killed.
         for pid in Self.processes(workingIn: directory + "/queue") { kill(pid, SIGKILL) }

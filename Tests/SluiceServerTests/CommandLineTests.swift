@@ -88,7 +88,7 @@ import Testing
             return replies.count > 2 ? String(replies[2].prefix(9)) : "\(replies)"
         }
         func waitForLog(_ text: String) async -> Bool {
-            let deadline = Date().addingTimeInterval(10)
+            let deadline = Patience.deadline(after: 10)
             while !sluice.stderr.contains(text), Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
             return sluice.stderr.contains(text)
         }
@@ -147,7 +147,7 @@ import Testing
             return result.stderr.split(separator: "\n").first { $0.contains("Peer certificate") }.map(String.init) ?? result.stderr
         }
         func waitForLog(_ text: String) async -> Bool {
-            let deadline = Date().addingTimeInterval(10)
+            let deadline = Patience.deadline(after: 10)
             while !sluice.stderr.contains(text), Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
             return sluice.stderr.contains(text)
         }
@@ -204,7 +204,7 @@ import Testing
         sluice.signal(SIGTERM)
         // Wait for the listeners to close (not a fixed sleep: under a sanitizer on a loaded machine the
         // grace period could run out before the busy session is given its second half).
-        let stopping = Date().addingTimeInterval(10)
+        let stopping = Patience.deadline(after: 10)
         while !sluice.stderr.contains("stopping:"), Date() < stopping { try? await Task.sleep(nanoseconds: 20_000_000) }
         // No new connections once stopping.
         await #expect(throws: (any Error).self) { _ = try await RawClient.connect(port: port) }

@@ -24,7 +24,7 @@ import Testing
         _ = await client.waitForReplies(5)
         try await client.send("Subject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n")
         _ = await client.waitForClose()
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Patience.deadline(after: 10)
         while !sluice.stderr.contains("status=delivered"), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(sluice.stderr.contains("helo=evil\\x1b[2Jx\\x09fake"), "\(sluice.stderr)")
         #expect(!sluice.stderr.contains("\u{1b}"), "no raw escape octet reaches the log")

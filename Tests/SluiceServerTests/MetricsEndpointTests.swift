@@ -38,7 +38,7 @@ import Testing
     }
 
     static func metricsPort(_ sluice: SluiceProcess) async -> Int? {
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Patience.deadline(after: 20)
         while Date() < deadline {
             if let line = sluice.stderr.split(separator: "\n").first(where: { $0.contains("metrics on http://") }),
                let port = line.split(separator: ":").last?.split(separator: "/").first.flatMap({ Int($0) }) {
@@ -80,7 +80,7 @@ import Testing
         #expect(await second.waitForClose(seconds: 10))
         #expect(second.replies.map { String($0.prefix(3)) } == ["220", "250", "250", "550", "221"], "\(second.replies)")
 
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Patience.deadline(after: 10)
         var samples: [Sample] = []
         repeat {
             samples = try await Self.scrape(metricsPort)
@@ -175,7 +175,7 @@ import Testing
     }
 
     private func waitFor(_ condition: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Patience.deadline(after: 10)
         while !condition(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(condition())
     }

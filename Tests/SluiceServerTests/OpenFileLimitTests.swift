@@ -27,7 +27,7 @@ import Testing
         var clients: [RawClient] = []
         for _ in 0..<60 { if let client = try? await RawClient.connect(port: port) { clients.append(client) } }
         let cpuBefore = sluice.cpuSeconds
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(10 * Patience.factor)
         while !sluice.stderr.contains("cannot accept a connection"), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -42,7 +42,7 @@ import Testing
 
         // Descriptors come back: a new client is served and its message relayed.
         var delivered = false
-        let retry = ContinuousClock.now + .seconds(15)
+        let retry = ContinuousClock.now + .seconds(15 * Patience.factor)
         while !delivered, ContinuousClock.now < retry {
             if let client = try? await RawClient.connect(port: port) {
                 try? await client.startTransaction()

@@ -105,7 +105,7 @@ import Testing
             await client.waitForReplies(5)
             try await client.send("Subject: spool\r\n\r\n" + String(repeating: String(repeating: "s", count: 70) + "\r\n", count: 4000) + ".\r\n")
             // While the upstream sits on DATA, the message is in an open, already unlinked file in the spool dir.
-            let deadline = Date().addingTimeInterval(10)
+            let deadline = Patience.deadline(after: 10)
             while !upstream.commands.contains("DATA"), Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
             let spooled = openFiles(under: sluice.spoolDirectory)
             #expect(spooled.count == 1 && spooled.allSatisfy { $0.hasSuffix("(deleted)") }, "open spool files: \(spooled)")

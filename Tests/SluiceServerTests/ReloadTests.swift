@@ -6,7 +6,7 @@ import Testing
 /// running smtp-source load lose no acknowledged message.
 @Suite struct ReloadTests {
     private func waitFor(_ seconds: Double = 10, _ condition: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Patience.deadline(after: seconds)
         while !condition(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(condition())
     }

@@ -6,7 +6,7 @@ import Testing
 /// `log format json` and `user NAME`, on the real binary.
 @Suite struct ServiceAccountTests {
     private func waitFor(_ condition: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Patience.deadline(after: 10)
         while !condition(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(condition())
     }

@@ -7,10 +7,10 @@ import Testing
 /// leaked about 10 KiB per session, which no test of a single session could see.
 @Suite struct SessionLifetimeTests {
     /// Waits (bounded) until no session is open and every handler is freed; returns what is left.
-    /// Waits up to 30 s: under ASan, with the other suites running, freeing a session stuck behind a
-    /// 20 MiB message took longer than 10 s once in CI.
+    /// Waits up to 30 s (90 under a sanitizer, see `Patience`): under ASan, with the other suites
+    /// running, freeing a session stuck behind a 20 MiB message took longer than 10 s once in CI.
     private func handlersLeft(_ sluice: TestServer) async -> Int {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(30 * Patience.factor)
         while ContinuousClock.now < deadline {
             if sluice.server.openSessions == 0 && sluice.server.sessionHandlersAlive == 0 { return 0 }
             try? await Task.sleep(for: .milliseconds(20))
@@ -53,7 +53,7 @@ import Testing
             // 20 MiB: more than the loopback socket buffers hold, so Sluice's writes to the upstream stall.
             let line = String(repeating: "x", count: 1022) + "\r\n"
             try await client.send("Subject: stuck\r\n\r\n" + String(repeating: line, count: 20 * 1024) + ".\r\n")
-            let stalled = ContinuousClock.now + .seconds(10)
+            let stalled = ContinuousClock.now + .seconds(10 * Patience.factor)
             while upstream.commands.last != "DATA" || sluice.server.openSessions == 0, ContinuousClock.now < stalled {
                 try? await Task.sleep(for: .milliseconds(20))
             }
