@@ -31,6 +31,8 @@ public struct Configuration: Sendable {
     public var logFormat: LogFormat?
     /// `user NAME`: the account Sluice runs as once its listeners are bound.
     public var user: String?
+    /// `pid-file FILE`: where the process id is written once listening (`--pid-file` overrides it).
+    public var pidFile: String?
     /// `dns server HOST:PORT` (empty: /etc/resolv.conf) and `dns timeout` (per lookup).
     public var dnsServers: [Endpoint] = []
     public var dnsTimeout: Double?

@@ -1,7 +1,7 @@
 import SluiceSMTP
 
 /// The statements of running Sluice as a service: `metrics listen ADDR`, `log format text|json`,
-/// `user NAME` and `xclient from LIST`.
+/// `user NAME`, `pid-file FILE` and `xclient from LIST`.
 extension ConfigurationLoader {
     mutating func applyOperations(_ head: Token, _ arguments: [Token]) {
         switch head.text {
@@ -44,6 +44,11 @@ extension ConfigurationLoader {
                 return error(head, "write 'xclient from LIST' (a cidr list of the hosts that may send XCLIENT)")
             }
             xclientList = arguments[1]
+        case "pid-file":
+            guard arguments.count == 1, let path = arguments.first?.text, path.hasPrefix("/") else {
+                return error(head, "write 'pid-file FILE' with an absolute path (e.g. pid-file /run/sluice/sluice.pid)")
+            }
+            configuration.pidFile = path
         default: // user
             guard arguments.count == 1, let name = arguments.first?.text, !name.isEmpty else {
                 return error(head, "write 'user NAME' (the account to run as once the listeners are bound)")

@@ -7,7 +7,7 @@ import SluiceSMTP
 public struct ConfigurationLoader {
     public static let settings = ["listen", "upstream", "hostname", "spool-dir", "threads", "include", "limit",
                                   "timeout", "bare-line-endings", "shutdown-grace", "list", "stage", "relay-hygiene",
-                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "xclient", "dns", "dkim", "detector"] + RuleParser.verbs
+                                  "acknowledge", "greylist", "tls", "auth-plaintext", "metrics", "log", "user", "pid-file", "xclient", "dns", "dkim", "detector"] + RuleParser.verbs
     public static let limitNames = ["message-size", "recipients", "idle-timeout", "errors", "line-length",
                                     "command-line-length", "memory-spool", "body-inspection", "header-size", "mime-parts", "mime-depth",
                                     "attachment-scan", "archive-members", "tls-required",
@@ -210,7 +210,7 @@ public struct ConfigurationLoader {
             applyLimit(head, arguments)
         case "timeout":
             applyTimeout(head, arguments)
-        case "metrics", "log", "user", "xclient", "dns":
+        case "metrics", "log", "user", "pid-file", "xclient", "dns":
             applyOperations(head, arguments)
         case "dkim":
             applyDKIM(head, arguments, file: file)

@@ -17,6 +17,7 @@ public struct CommandLineOverrides: Sendable {
     public var shutdownGrace: Double?
     public var metricsListen: Endpoint?
     public var user: String?
+    public var pidFile: String?
     public var logFormat: LogFormat?
 
     public init() {}
@@ -54,6 +55,7 @@ extension ServerConfiguration {
         configuration.proxyProtocol = file.proxyProtocol
         configuration.metricsListen = overrides.metricsListen ?? file.metricsListen
         configuration.user = overrides.user ?? file.user
+        configuration.pidFile = overrides.pidFile ?? file.pidFile
         configuration.logFormat = overrides.logFormat ?? file.logFormat ?? .text
         configuration.tlsRequiredEverywhere = file.tlsRequiredEverywhere
         configuration.threads = overrides.threads ?? file.threads ?? 1

@@ -50,6 +50,8 @@ public struct ServerConfiguration: Sendable {
     public var metricsListen: Endpoint?
     /// `user NAME`: the account to switch to once listeners are bound (the command line does it).
     public var user: String?
+    /// `pid-file FILE` or `--pid-file`: where the process id is written once listening.
+    public var pidFile: String?
     /// `log format text|json` (the command line applies it).
     public var logFormat: LogFormat = .text
 

@@ -87,13 +87,14 @@ struct RunCommand: ParsableCommand {
                 throw CommandFailure(message: "\(error)")
             }
         }
+        let pidFile = configuration.pidFile
         if let pidFile {
             do {
                 try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
             } catch {
                 await metrics?.close()
                 await server.shutdown(grace: 0)
-                throw CommandFailure(message: "--pid-file \(pidFile): cannot write it (\(error.localizedDescription))")
+                throw CommandFailure(message: "pid file \(pidFile): cannot write it (\(error.localizedDescription))")
             }
         }
         defer { if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
@@ -142,6 +143,7 @@ struct RunCommand: ParsableCommand {
         overrides.threads = threads
         overrides.shutdownGrace = shutdownGrace
         overrides.user = user
+        overrides.pidFile = pidFile
         if let logFormat {
             guard let format = LogFormat(rawValue: logFormat) else { throw CommandFailure(message: "--log-format: use text or json") }
             overrides.logFormat = format

@@ -294,6 +294,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: pidFile))
     }
 
+    @Test func thePidFileCanBeNamedInTheConfiguration() async throws {
+        let upstream = try await ScriptedUpstream.start()
+        let directory = try TemporaryDirectory.make(prefix: "sluice-pid")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pidFile = directory + "/from-config.pid"
+        try "listen 127.0.0.1:0\nupstream 127.0.0.1:\(upstream.port)\nacknowledge open-relay\npid-file \(pidFile)\n"
+            .write(toFile: directory + "/sluice.conf", atomically: true, encoding: .utf8)
+        let sluice = try SluiceProcess.start(["run", "--config", directory + "/sluice.conf", "--shutdown-grace", "0"])
+        _ = try #require(await sluice.listeningPort(), "\(sluice.stderr)")
+        let written = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Int32(written).map { kill($0, 0) == 0 } == true, "the pid names a running process: \(written)")
+        sluice.signal(SIGTERM)
+        #expect(await sluice.waitForExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: pidFile))
+    }
+
     /// `systemd-analyze verify` on the shipped unit, its ExecStart pointed at the binary under test.
     @Test func theSystemdUnitVerifies() async throws {
         let unit = try String(contentsOf: Self.root.appendingPathComponent("contrib/sluice.service"), encoding: .utf8)

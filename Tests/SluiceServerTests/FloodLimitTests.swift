@@ -31,6 +31,42 @@ import Testing
         }
     }
 
+    @Test func connectionsOverTheServerLimitGet421WhoeverTheClientIs() async throws {
+        // No `limit exempt none`: the server-wide limit holds for exempt (loopback) clients too.
+        try await withRules("limit connections 2\n") { upstream, sluice in
+            var open: [RawClient] = []
+            for _ in 0..<2 {
+                let client = try await RawClient.connect(port: sluice.port)
+                #expect(await client.waitForReplies(1).first?.hasPrefix("220") == true)
+                open.append(client)
+            }
+            let refused = try await RawClient.connect(port: sluice.port)
+            #expect(await refused.waitForClose())
+            #expect(refused.replies == ["421 4.7.0 sluice.test Error: too many connections, try again later"], "got \(refused.replies)")
+            #expect(upstream.connections == 2, "a refused client never costs an upstream connection")
+            #expect(sluice.log.messages.contains { $0.contains("limit connections") })
+            for client in open { await client.close() }
+        }
+    }
+
+    @Test func aClientConnectingFasterThanItsRateGets421() async throws {
+        try await withRules("limit exempt none\nlimit connection-rate 3/min\n") { upstream, sluice in
+            for _ in 0..<3 {
+                let client = try await RawClient.connect(port: sluice.port)
+                #expect(await client.waitForReplies(1).first?.hasPrefix("220") == true)
+                try await client.send("QUIT\r\n")
+                #expect(await client.waitForClose())
+            }
+            for _ in 0..<3 {
+                let refused = try await RawClient.connect(port: sluice.port)
+                #expect(await refused.waitForClose())
+                #expect(refused.replies == ["421 4.7.0 sluice.test Error: too many connections, try again later"], "got \(refused.replies)")
+            }
+            #expect(upstream.connections == 3, "a refused client never costs an upstream connection")
+            #expect(sluice.log.messages.filter { $0.contains("limit connection-rate") }.count == 1, "logged once a minute")
+        }
+    }
+
     @Test func theMessagesOfASessionAreLimited() async throws {
         try await withRules("limit messages-per-session 1\n") { upstream, sluice in
             let client = try await RawClient.connect(port: sluice.port)

@@ -49,6 +49,36 @@ import Testing
         }
     }
 
+    /// The rules judge the client the balancer named, not the balancer: a rule on 203.0.113.0/24 refuses
+    /// swaks's named client although every connection comes from 127.0.0.1.
+    @Test func rulesJudgeTheClientTheBalancerNamed() async throws {
+        try await withRelay(configure: { configuration in
+            configuration.proxyProtocol[configuration.listen[0]] = [CIDR("127.0.0.0/8")!]
+            do {
+                try configuration.apply(rules: """
+                    list balanced cidr { 203.0.113.0/24 }
+                    stage connect
+                      reject client in balanced "554 5.7.1 named client refused"
+                    """)
+            } catch {
+                Issue.record("rules: \(error)")
+            }
+        }) { upstream, sluice in
+            func swaks(_ source: String) async throws -> ExternalTool.Result {
+                try await ExternalTool.run("swaks", [
+                    "--server", "127.0.0.1:\(sluice.port)", "--from", "a@example.org", "--to", "b@example.com",
+                    "--proxy-version", "2", "--proxy-family", "AF_INET", "--proxy-source", source, "--proxy-source-port", "40000",
+                    "--proxy-dest", "192.0.2.25", "--proxy-dest-port", "25"])
+            }
+            let listed = try await swaks("203.0.113.9")
+            #expect(listed.status != 0 && listed.stdout.contains("554 5.7.1 named client refused"), "swaks: \(listed.stdout)")
+            let other = try await swaks("198.51.100.7")
+            #expect(other.status == 0, "swaks: \(other.stdout)")
+            #expect(upstream.messages.count == 1)
+            #expect(Self.tracedClient(upstream) == "198.51.100.7")
+        }
+    }
+
     @Test func aVersionTwoHeaderSplitAcrossReadsIsTaken() async throws {
         try await Self.behindBalancer { upstream, sluice in
             let header: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0, 12,
