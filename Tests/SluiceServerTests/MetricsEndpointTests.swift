@@ -121,30 +121,38 @@ import Testing
         await upstream.stop()
     }
 
-    /// A tripped limit is counted by its name: the second connection of a client allowed one.
-    @Test func aTrippedLimitIsCountedByName() async throws {
+    /// The real binary with `configuration` (a metrics listener included) in front of a scripted
+    /// upstream; `body` gets the upstream, the process, its SMTP port and its metrics port.
+    static func withMetricsSluice(_ configuration: String, prefix: String,
+                                  _ body: (ScriptedUpstream, SluiceProcess, Int, Int) async throws -> Void) async throws {
         let upstream = try await ScriptedUpstream.start()
-        let directory = try TemporaryDirectory.make(prefix: "sluice-tripped")
+        let directory = try TemporaryDirectory.make(prefix: prefix)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = directory + "/sluice.conf"
-        try "metrics listen 127.0.0.1:0\nacknowledge open-relay\nlimit exempt none\nlimit connections-per-client 1\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
+        try ("metrics listen 127.0.0.1:0\nacknowledge open-relay\n" + configuration).write(toFile: config, atomically: true, encoding: .utf8)
         let sluice = try SluiceProcess.start(["run", "--config", config, "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
                                               "--hostname", "sluice.test", "--shutdown-grace", "0"])
         defer { sluice.signal(SIGTERM) }
         let port = try #require(await sluice.listeningPort(), "\(sluice.stderr)")
         let metricsPort = try #require(await Self.metricsPort(sluice), "\(sluice.stderr)")
-        let first = try await RawClient.connect(port: port)
-        #expect(await first.waitForReplies(1).first?.hasPrefix("220") == true)
-        let second = try await RawClient.connect(port: port)
-        #expect(await second.waitForClose())
-        #expect(second.replies.first?.hasPrefix("421 4.7.0") == true, "\(second.replies)")
-        let samples = try await Self.scrape(metricsPort)
-        #expect(Self.value(samples, "sluice_limits_tripped_total", ["limit": "connections-per-client"]) == 1)
-        #expect(Self.value(samples, "sluice_limits_tripped_total", ["limit": "connections"]) == 0)
-        #expect(upstream.connections == 1, "the refused client cost no upstream connection")
-        await first.close()
+        try await body(upstream, sluice, port, metricsPort)
         await upstream.stop()
+    }
+
+    /// A tripped limit is counted by its name: the second connection of a client allowed one.
+    @Test func aTrippedLimitIsCountedByName() async throws {
+        try await Self.withMetricsSluice("limit exempt none\nlimit connections-per-client 1\n", prefix: "sluice-tripped") { upstream, _, port, metricsPort in
+            let first = try await RawClient.connect(port: port)
+            #expect(await first.waitForReplies(1).first?.hasPrefix("220") == true)
+            let second = try await RawClient.connect(port: port)
+            #expect(await second.waitForClose())
+            #expect(second.replies.first?.hasPrefix("421 4.7.0") == true, "\(second.replies)")
+            let samples = try await Self.scrape(metricsPort)
+            #expect(Self.value(samples, "sluice_limits_tripped_total", ["limit": "connections-per-client"]) == 1)
+            #expect(Self.value(samples, "sluice_limits_tripped_total", ["limit": "connections"]) == 0)
+            #expect(upstream.connections == 1, "the refused client cost no upstream connection")
+            await first.close()
+        }
     }
 
     /// Client-side TLS handshakes by result: one with openssl s_client, one a client breaks off with
@@ -152,36 +160,27 @@ import Testing
     @Test func tlsHandshakesAreCountedByResult() async throws {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
-        let upstream = try await ScriptedUpstream.start()
-        let directory = try TemporaryDirectory.make(prefix: "sluice-tlsmetrics")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = directory + "/sluice.conf"
-        try "metrics listen 127.0.0.1:0\nacknowledge open-relay\ntls certificate \"\(certificates.certificate)\" key \"\(certificates.key)\"\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let sluice = try SluiceProcess.start(["run", "--config", config, "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
-                                              "--hostname", "sluice.test", "--shutdown-grace", "0"])
-        defer { sluice.signal(SIGTERM) }
-        let port = try #require(await sluice.listeningPort(), "\(sluice.stderr)")
-        let metricsPort = try #require(await Self.metricsPort(sluice), "\(sluice.stderr)")
-        let good = try await ExternalTool.run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.0.1:\(port)", "-brief"],
-                                              stdin: "QUIT\r\n")
-        #expect(good.stderr.contains("CONNECTION ESTABLISHED"), "\(good.stderr)")
-        let bad = try await RawClient.connect(port: port)
-        try await bad.send("EHLO c.example\r\nSTARTTLS\r\n")
-        _ = await bad.waitForReplies(3)
-        try await bad.send("this is not a ClientHello\r\n\r\n")
-        #expect(await bad.waitForClose())
-        var samples: [Sample] = []
-        let deadline = Patience.deadline(after: 10)
-        repeat {
-            samples = try await Self.scrape(metricsPort)
-            if Self.value(samples, "sluice_tls_handshakes_total", ["side": "client", "result": "failed"]) == 1 { break }
-            try await Task.sleep(for: .milliseconds(50))
-        } while Date() < deadline
-        #expect(Self.value(samples, "sluice_tls_handshakes_total", ["side": "client", "result": "ok"]) == 1)
-        #expect(Self.value(samples, "sluice_tls_handshakes_total", ["side": "client", "result": "failed"]) == 1)
-        #expect(Self.value(samples, "sluice_tls_handshakes_total", ["side": "upstream", "result": "ok"]) == 0)
-        await upstream.stop()
+        let tls = "tls certificate \"\(certificates.certificate)\" key \"\(certificates.key)\"\n"
+        try await Self.withMetricsSluice(tls, prefix: "sluice-tlsmetrics") { _, _, port, metricsPort in
+            let good = try await ExternalTool.run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.0.1:\(port)", "-brief"],
+                                                  stdin: "QUIT\r\n")
+            #expect(good.stderr.contains("CONNECTION ESTABLISHED"), "\(good.stderr)")
+            let bad = try await RawClient.connect(port: port)
+            try await bad.send("EHLO c.example\r\nSTARTTLS\r\n")
+            _ = await bad.waitForReplies(3)
+            try await bad.send("this is not a ClientHello\r\n\r\n")
+            #expect(await bad.waitForClose())
+            var samples: [Sample] = []
+            let deadline = Patience.deadline(after: 10)
+            repeat {
+                samples = try await Self.scrape(metricsPort)
+                if Self.value(samples, "sluice_tls_handshakes_total", ["side": "client", "result": "failed"]) == 1 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            } while Date() < deadline
+            #expect(Self.value(samples, "sluice_tls_handshakes_total", ["side": "client", "result": "ok"]) == 1)
+            #expect(Self.value(samples, "sluice_tls_handshakes_total", ["side": "client", "result": "failed"]) == 1)
+            #expect(Self.value(samples, "sluice_tls_handshakes_total", ["side": "upstream", "result": "ok"]) == 0)
+        }
     }
 
     @Test func healthAndReadiness() async throws {
