@@ -47,7 +47,10 @@ import Testing
         try await withResolver(timeout: 0.5) { resolver, _ in
             let started = Date()
             #expect(await resolver.lookup("slow.example.test", .a) == .timedOut)
-            #expect(Date().timeIntervalSince(started) < 5, "not libunbound's own 17 s")
+            // `.timedOut` and the counter are the resolver's own deadline (libunbound's, after about 17 s,
+            // is a SERVFAIL). The time is only a sanity bound, below 17 s: under ASan in CI, with every
+            // suite running, this 0.5 s lookup was answered after 6 s once.
+            #expect(Date().timeIntervalSince(started) < 15, "not libunbound's own 17 s")
             #expect(resolver.counters.withLockedValue { $0.timeouts } == 1)
             // The resolver goes on: the next lookup is answered.
             #expect(await resolver.lookup("a.example.test", .a) != .timedOut)
