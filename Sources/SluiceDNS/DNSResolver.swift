@@ -6,8 +6,9 @@ import NIOConcurrencyHelpers
 /// (`ub_ctx_async(ctx, 1)`; its default fork mode duplicated buffered output), and one thread of
 /// Sluice's that waits on `ub_fd`, calls `ub_process` (which runs the callbacks) and enforces every
 /// lookup's own deadline with `ub_cancel` (a dead server takes libunbound about 17 s to give up on).
-/// Answers are cached by libunbound for their TTL, NXDOMAIN too. Completions run on the resolver's
-/// thread: the caller hops to its own event loop.
+/// Answers are cached by libunbound for their TTL, NXDOMAIN too, and in front of it by Sluice
+/// (`DNSAnswerCache`): a lookup whose answer is kept completes at once, on the caller's thread; any
+/// other completes on the resolver's thread. Either way the caller hops to its own event loop.
 public final class DNSResolver: @unchecked Sendable {
     public struct Configuration: Sendable, Hashable {
         /// `dns server 127.0.0.1:5353`: forward every query there (`ADDR@PORT` for libunbound); empty:
@@ -38,10 +39,14 @@ public final class DNSResolver: @unchecked Sendable {
 
     /// A lookup in flight: its completion, its deadline, libunbound's id for it.
     final class Pending {
+        let name: String
+        let type: RecordType
         let completion: @Sendable (DNSResult) -> Void
         let deadline: Double
         var asyncID: Int32 = 0
-        init(completion: @escaping @Sendable (DNSResult) -> Void, deadline: Double) {
+        init(name: String, type: RecordType, completion: @escaping @Sendable (DNSResult) -> Void, deadline: Double) {
+            self.name = name
+            self.type = type
             self.completion = completion
             self.deadline = deadline
         }
@@ -61,10 +66,15 @@ public final class DNSResolver: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Lookups made and answered from libunbound's cache or the network (for the cache hit rate).
+    /// The answers kept in front of libunbound's cache.
+    public let cache = DNSAnswerCache()
+
+    /// Lookups made, those answered by `cache` (the rest went to libunbound: its cache or the network),
+    /// and those that timed out.
     public let counters = NIOLockedValueBox(Counters())
     public struct Counters: Sendable, Hashable {
         public var lookups = 0
+        public var cacheHits = 0
         public var timeouts = 0
     }
 
@@ -110,11 +120,13 @@ public final class DNSResolver: @unchecked Sendable {
         thread.start()
     }
 
-    /// Looks `name` up; `completion` runs once, on the resolver's thread, with the answer or the failure.
+    /// Looks `name` up; `completion` runs once with the answer or the failure: at once, on the caller's
+    /// thread, for an answer `cache` keeps, else on the resolver's thread.
     public func lookup(_ name: String, _ type: RecordType, timeout: Double? = nil,
                        completion: @escaping @Sendable (DNSResult) -> Void) {
         guard !stopped.withLockedValue({ $0 }) else { return completion(.failed("resolver stopped")) }
-        let entry = Pending(completion: completion, deadline: Self.now() + (timeout ?? configuration.timeout))
+        if let kept = cached(name, type) { return completion(kept) }
+        let entry = Pending(name: name, type: type, completion: completion, deadline: Self.now() + (timeout ?? configuration.timeout))
         let number = Self.nextNumber.withLockedValue { value -> Int in value += 1; return value }
         pending.withLockedValue { $0[number] = entry }
         counters.withLockedValue { $0.lookups += 1 }
@@ -145,9 +157,17 @@ public final class DNSResolver: @unchecked Sendable {
         }
     }
 
-    /// `lookup` as an async function.
+    /// The answer `cache` keeps for `name`, counted as a lookup.
+    private func cached(_ name: String, _ type: RecordType) -> DNSResult? {
+        guard let kept = cache.answer(name, type, now: Self.now()) else { return nil }
+        counters.withLockedValue { $0.lookups += 1; $0.cacheHits += 1 }
+        return kept
+    }
+
+    /// `lookup` as an async function: an answer `cache` keeps returns without suspending.
     public func lookup(_ name: String, _ type: RecordType, timeout: Double? = nil) async -> DNSResult {
-        await withCheckedContinuation { continuation in
+        if let kept = cached(name, type) { return kept }
+        return await withCheckedContinuation { continuation in
             lookup(name, type, timeout: timeout) { continuation.resume(returning: $0) }
         }
     }
@@ -232,7 +252,9 @@ public final class DNSResolver: @unchecked Sendable {
         defer { if let result { ub_resolve_free(result) } }
         guard let resolver = registry.withLockedValue({ $0.removeValue(forKey: number)?.resolver }),
               let entry = resolver.take(number) else { return } // timed out or cancelled meanwhile
-        entry.completion(Self.result(error: error, result: result))
+        let answer = Self.result(error: error, result: result)
+        if let result { resolver.cache.store(answer, ttl: Int(result.pointee.ttl), for: entry.name, entry.type, now: now()) }
+        entry.completion(answer)
     }
 
     static func result(error: Int32, result: UnsafeMutablePointer<ub_result>?) -> DNSResult {

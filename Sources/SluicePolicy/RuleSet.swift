@@ -18,6 +18,10 @@ public struct RuleSet: Sendable {
     public let usesDMARC: Bool
     /// Whether a rule reads `body.raw` (only then is the raw body window copied out of the message).
     public let readsRawBody: Bool
+    /// Whether a rule reads the message's content (`Field.isContent`, detectors included): only then is
+    /// the message parsed for the header, body and eom rules. Rules there that read only the envelope
+    /// and the authentication results, or only edit the header, run without it.
+    public let readsContent: Bool
     /// The DNS lists the rules read, each once (looked up at connect, all at the same time).
     public let dnsLists: [DNSList]
     /// The right-hand-side lists the rules read, by the field looked up (`helo`, `sender.domain`).
@@ -59,6 +63,7 @@ public struct RuleSet: Sendable {
         self.usesSPF = usesDMARC || reads([.spf, .spfHelo])
         self.usesSPFHelo = reads([.spfHelo])
         self.readsRawBody = reads([.bodyRaw])
+        self.readsContent = rules.contains { rule in rule.condition?.fields.contains(where: \.isContent) ?? false }
         self.stagesWithRules = rules.reduce(0) { $0 | 1 << $1.stage.ordinal }
         var detectorNames = Set<String>(), detectors: [Detector] = []
         for rule in rules {

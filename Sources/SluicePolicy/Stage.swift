@@ -86,6 +86,18 @@ public enum Field: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Fields read from inside the message (its header fields, decoded text and MIME structure): only a
+    /// rule that reads one of them makes the message step parse the message.
+    public var isContent: Bool {
+        switch self {
+        case .header, .headerRaw, .partHeader, .body, .bodyRaw, .attachmentName, .attachmentType, .attachmentMagic,
+             .attachmentSize, .mimeParts, .mimeDepth:
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Fields with one value per attachment: a test holds when it holds for any of them.
     public var isMultiValued: Bool {
         self == .attachmentName || self == .attachmentType || self == .attachmentMagic

@@ -75,6 +75,14 @@ public struct MessageHeader: Hashable, Sendable {
         self.length = length
     }
 
+    /// Whether the header block runs past the `limit` octets it was parsed from (`wire` is the data
+    /// given to `init(wire:limit:)`): no empty line, and no line that is not a header field, ended it
+    /// within them, so where it ends is not known.
+    public func runsPast<Wire: Collection<UInt8>>(limit: Int, of wire: Wire) -> Bool {
+        guard !endsWithEmptyLine, wire.count > limit else { return false }
+        return length >= limit || !wire.dropFirst(length).prefix(limit - length).contains(10)
+    }
+
     /// A message file as it would travel in DATA: CRLF line ends, dot-stuffed, ending with CRLF
     /// (the inverse of `unstuffedBody`, for `sluice explain`).
     public static func wireForm(ofFile bytes: [UInt8]) -> [UInt8] {

@@ -60,15 +60,16 @@ struct ContentInspection: Sendable {
         }
     }
 
+    /// A header block over `limit header-size`: refused.
+    var headerTooLarge: Verdict {
+        Verdict(refusal: .headerTooLarge, notes: ["header block over limit header-size (\(limits.headerWindow) octets): refused"],
+                tripped: ["header-size"])
+    }
+
     /// The limits applied to what the parser found.
     func verdict(for message: MIMEMessage) -> Verdict {
+        if message.headerOverflow { return headerTooLarge }
         var verdict = Verdict()
-        if message.headerOverflow {
-            verdict.refusal = .headerTooLarge
-            verdict.tripped.append("header-size")
-            verdict.notes.append("header block over limit header-size (\(limits.headerWindow) octets): refused")
-            return verdict
-        }
         func overflow(_ what: String, _ limit: String, _ action: OverflowAction, tooBig: Bool) {
             verdict.notes.append("\(what) beyond limit \(limit): overflow \(action.rawValue)")
             verdict.tripped.append(limit)

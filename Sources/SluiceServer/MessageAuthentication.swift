@@ -47,12 +47,13 @@ struct MessageAuthentication: Sendable {
     }
 
     /// The keys looked up and the signatures checked, then DMARC: the facts, and each signer's body hash.
-    func conclude(_ digests: BodyDigests, facts: Facts, header: MessageHeader, on eventLoop: EventLoop) -> EventLoopFuture<Found> {
+    /// Started at once on the calling thread (the pool's: verifying is public-key work), where it also
+    /// ends when the keys and the DMARC record are in the resolver's cache.
+    func conclude(_ digests: BodyDigests, facts: Facts, header: MessageHeader, on eventLoop: EventLoop) -> Immediate<Found> {
         let lookup = step.resolver.map { $0.budgeted(step.budget) }
         let from = header.fields.filter { $0.name.lowercased() == "from" }.map(\.value)
         let spf = facts.authentication.spf
-        let promise = eventLoop.makePromise(of: Found.self)
-        promise.completeWithTask {
+        return Immediate.run(on: eventLoop) {
             var authentication = Authentication()
             if digests.headerTooLong {
                 let reason = "the header is longer than the header window"
@@ -84,7 +85,6 @@ struct MessageAuthentication: Sendable {
             }
             return Found(authentication: authentication, bodyHashes: digests.finishedHashes())
         }
-        return promise.futureResult
     }
 
     /// The `DKIM-Signature` fields for the message as it goes out: `header` with `edits` applied.

@@ -189,27 +189,34 @@ struct PolicyPipeline: Sendable {
         let verify = ruleSet.usesDKIM && resolver != nil, window = origin.message ?? ByteBuffer(), headerWindow = self.headerWindow
         let eventLoop = origin.eventLoop, logger = origin.logger, sessionID = origin.sessionID
         let hasContentRules = ruleSet.hasContentRules, step = authentication
-        // A message in memory (most are) is parsed, its signatures read and its body hashed in one pool
-        // job; one on disk is read back chunk by chunk.
+        // A message in memory (most are) is parsed, its signatures read, its body hashed and (with the
+        // keys and the DMARC record in the resolver's cache) its signatures checked in one pool job; one
+        // on disk is read back chunk by chunk, then checked in a pool job of its own.
         var whole: ByteBuffer?
         if let spool = origin.spool, case .ready(let buffer) = spool.value.read(from: 0) { whole = buffer }
-        return pool.runIfActive(eventLoop: eventLoop) { () -> (MessageHeader, BodyDigests, Bool) in
-            let header = MessageHeader(wire: window.getBytes(at: window.readerIndex, length: window.readableBytes) ?? [], limit: headerWindow)
+        let facts = request.facts
+        return pool.runIfActive(eventLoop: eventLoop) { () -> (MessageHeader, BodyDigests, Immediate<MessageAuthentication.Found>?) in
+            let wire = window.getBytes(at: window.readerIndex, length: window.readableBytes) ?? []
+            let header = MessageHeader(wire: wire, limit: headerWindow)
             // A header block longer than the window has no known end: no signature is checked or made
             // over it (what follows the window would be taken for the body).
-            let truncated = !header.endsWithEmptyLine && header.length >= headerWindow
+            let truncated = header.runsPast(limit: headerWindow, of: wire)
             let digests = truncated ? BodyDigests.truncated : message.digests(for: header, verify: verify)
-            guard digests.needsBody, let whole else { return (header, digests, !digests.needsBody) }
-            digests.feed(whole.getSlice(at: whole.readerIndex + header.length, length: max(0, whole.readableBytes - header.length)) ?? ByteBuffer())
-            return (header, digests, true)
-        }.flatMap { header, digests, fed in
-            let body = fed ? eventLoop.makeSucceededVoidFuture()
-                : message.feedBody(digests, header: header, spool: origin.spool, window: window, on: eventLoop)
-            return body.flatMap { message.conclude(digests, facts: request.facts, header: header, on: eventLoop) }.map { (header, $0) }
-        }.flatMap { header, found in
+            if digests.needsBody {
+                guard let whole else { return (header, digests, nil) }
+                digests.feed(whole.getSlice(at: whole.readerIndex + header.length, length: max(0, whole.readableBytes - header.length)) ?? ByteBuffer())
+            }
+            return (header, digests, message.conclude(digests, facts: facts, header: header, on: eventLoop))
+        }.flatMap { header, digests, concluded in
+            let found = concluded.map { eventLoop.makeSucceededFuture($0) }
+                ?? message.feedBody(digests, header: header, spool: origin.spool, window: window, on: eventLoop).flatMap {
+                    pool.runIfActive(eventLoop: eventLoop) { message.conclude(digests, facts: facts, header: header, on: eventLoop) }
+                }
+            return found.flatMap { $0.future(on: eventLoop) }.map { (header, digests.headerTooLong, $0) }
+        }.flatMap { header, truncated, found in
             var request = request
             request.facts.learn(found.authentication)
-            let decided = hasContentRules ? self.inspect(request, origin) : eventLoop.makeSucceededFuture(PolicyDecision(.proceed))
+            let decided = hasContentRules ? self.inspect(request, origin, parsed: (header, truncated)) : eventLoop.makeSucceededFuture(PolicyDecision(.proceed))
             let facts = request.facts, pool = self.pool, tracing = self.tracing
             return decided.flatMap { decision in
                 var decision = decision
@@ -239,11 +246,33 @@ struct PolicyPipeline: Sendable {
     }
 
     /// The header, body and eom rules on the thread pool: a large body scan never blocks the loop.
-    private func inspect(_ request: PolicyRequest, _ origin: Origin) -> EventLoopFuture<PolicyDecision> {
+    /// When no rule reads the content (`RuleSet.readsContent`), the message is not parsed: the rules
+    /// run with the header block alone (`parsed`, when the caller has it, else parsed here on the pool).
+    private func inspect(_ request: PolicyRequest, _ origin: Origin,
+                         parsed: (header: MessageHeader, truncated: Bool)? = nil) -> EventLoopFuture<PolicyDecision> {
         let bytes = origin.message ?? ByteBuffer()
         let ruleSet = self.ruleSet, greylist = self.greylist, tracing = self.tracing
         let headerWindow = self.headerWindow, bodyLimit = self.bodyInspection, content = self.content, pool = self.pool
         let logger = origin.logger, sessionID = origin.sessionID, metrics = self.metrics
+        guard ruleSet.readsContent else {
+            @Sendable func decide(_ header: MessageHeader, truncated: Bool) -> PolicyDecision {
+                guard !truncated else {
+                    let verdict = content.headerTooLarge
+                    for note in verdict.notes { logger.info("\(sessionID): \(note)") }
+                    for limit in verdict.tripped { metrics.limitTripped(limit) }
+                    return PolicyDecision(.refuse(verdict.refusal!))
+                }
+                guard case .decided(var decision) = PolicySteps.rules(request, ruleSet, greylist: greylist, tracing: tracing) else { return .proceed }
+                decision.header = header
+                return decision
+            }
+            if let parsed { return origin.eventLoop.makeSucceededFuture(decide(parsed.header, truncated: parsed.truncated)) }
+            return pool.runIfActive(eventLoop: origin.eventLoop) {
+                let wire = bytes.getBytes(at: bytes.readerIndex, length: min(bytes.readableBytes, headerWindow + 1)) ?? []
+                let header = MessageHeader(wire: wire, limit: headerWindow)
+                return decide(header, truncated: header.runsPast(limit: headerWindow, of: wire))
+            }
+        }
         return content.parse(spool: origin.spool, window: origin.message, on: origin.eventLoop).flatMap { message in
             pool.runIfActive(eventLoop: origin.eventLoop) { () throws -> PolicyDecision in
                 let limits = content.verdict(for: message)
