@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluicePolicy", "SluiceSMTP"]),
         .testTarget(name: "SluiceMIMETests", dependencies: ["SluiceMIME"], exclude: ["Corpus", "oracle.py"]),
         .testTarget(name: "SluiceAttachmentsTests", dependencies: ["SluiceAttachments"], exclude: ["Fixtures"]),
-        .testTarget(name: "SluiceDNSTests", dependencies: ["SluiceDNS", "SluiceTestSupport", "SluicePolicy"]),
+        .testTarget(name: "SluiceDNSTests", dependencies: ["SluiceDNS", "SluiceTestSupport", "SluicePolicy", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "SluiceServerTests", dependencies: [
             "SluiceServer", "SluiceTestSupport", "SluiceSMTP", "SluicePolicy", "SluiceConfig", "SluiceStore", "SluiceTLS", "SluiceSession", "SluiceDNS",
             .product(name: "NIOCore", package: "swift-nio"),

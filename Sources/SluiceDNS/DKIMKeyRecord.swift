@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+
 /// A DKIM key record: the TXT record at `SELECTOR._domainkey.DOMAIN` (RFC 6376 §3.6.1, RFC 8463).
 ///
 /// `v=` is optional and must be `DKIM1`; `k=` defaults to `rsa` (an unknown type is an error, as
@@ -57,5 +59,23 @@ public struct DKIMKeyRecord: Sendable, Hashable {
 
     private static func list(_ value: String) -> [String] {
         value.split(separator: ":").map { $0.filter { !" \t\r\n".contains($0) }.lowercased() }.filter { !$0.isEmpty }
+    }
+}
+
+/// Key records parsed once by their text, as `SPFRecordCache` does for SPF: the same selectors sign
+/// most mail, and each answer would otherwise be tag-parsed and base64-decoded per message. Bounded:
+/// emptied at 1,024.
+enum DKIMKeyRecordCache {
+    private static let entries = NIOLockedValueBox<[String: Result<DKIMKeyRecord, DKIMError>]>([:])
+
+    static func record(_ text: String) -> Result<DKIMKeyRecord, DKIMError> {
+        if let hit = entries.withLockedValue({ $0[text] }) { return hit }
+        let parsed: Result<DKIMKeyRecord, DKIMError>
+        do throws(DKIMError) { parsed = .success(try DKIMKeyRecord(parsing: text)) } catch { parsed = .failure(error) }
+        entries.withLockedValue { entries in
+            if entries.count >= 1024 { entries.removeAll(keepingCapacity: true) }
+            entries[text] = parsed
+        }
+        return parsed
     }
 }

@@ -56,8 +56,8 @@ public struct DKIMSignature: Sendable, Hashable {
         let a = try required("a")
         guard let algorithm = DKIMAlgorithm(rawValue: a.lowercased()) else { throw DKIMError("unknown algorithm a=\(a)") }
         self.algorithm = algorithm
-        _ = try required("b")
-        _ = try required("bh")
+        guard tags.tag("b").map({ !$0.value.isEmpty }) ?? false else { throw DKIMError("missing tag b=") }
+        guard tags.tag("bh").map({ !$0.value.isEmpty }) ?? false else { throw DKIMError("missing tag bh=") }
         signature = try tags.base64("b") ?? []
         bodyHash = try tags.base64("bh") ?? []
         guard !signature.isEmpty, !bodyHash.isEmpty else { throw DKIMError("empty b= or bh=") }
@@ -65,7 +65,11 @@ public struct DKIMSignature: Sendable, Hashable {
         selector = try required("s").lowercased()
         guard Self.isDomainLike(domain) else { throw DKIMError("malformed d=") }
         guard Self.isDomainLike(selector) else { throw DKIMError("malformed s=") }
-        signedHeaders = try required("h").split(separator: ":", omittingEmptySubsequences: false).map { $0.filter { !" \t\r\n".contains($0) }.lowercased() }
+        _ = try required("h")
+        // On octets: FWS removed, ASCII lower-cased (a field name is printable ASCII).
+        signedHeaders = tags.tag("h")!.value.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { name in
+            String(decoding: name.lazy.filter { !DKIMTagList.isFWS($0) }.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
         guard !signedHeaders.contains(""), signedHeaders.contains("from") else { throw DKIMError("h= does not include from") }
 
         let canonicalization = (tags.string("c") ?? "simple/simple").lowercased()

@@ -29,7 +29,6 @@ struct DKIMTagList: Sendable {
     /// Parses `bytes[range]`.
     init(parsing bytes: [UInt8], range: Range<Int>) throws(DKIMError) {
         var start = range.lowerBound
-        var seen = Set<String>()
         while start <= range.upperBound {
             var end = start
             while end < range.upperBound && bytes[end] != UInt8(ascii: ";") { end += 1 }
@@ -41,7 +40,7 @@ struct DKIMTagList: Sendable {
                 let nameRange = Self.trimmed(bytes, spec.lowerBound..<equals)
                 guard Self.isTagName(bytes[nameRange]) else { throw DKIMError("malformed tag name") }
                 let name = String(decoding: bytes[nameRange], as: UTF8.self)
-                guard seen.insert(name).inserted else { throw DKIMError("duplicate tag \(name)=") }
+                guard !tags.contains(where: { $0.name == name }) else { throw DKIMError("duplicate tag \(name)=") }
                 let valueRange = (equals + 1)..<end
                 let value = Array(bytes[Self.trimmed(bytes, valueRange)])
                 guard value.allSatisfy(Self.isValueOctet) else { throw DKIMError("malformed value of \(name)=") }
@@ -68,11 +67,49 @@ struct DKIMTagList: Sendable {
 
     /// A base64 value (FWS removed): nil when absent, an error when not base64.
     func base64(_ name: String) throws(DKIMError) -> [UInt8]? {
-        guard let text = compact(name) else { return nil }
+        guard let tag = tag(name) else { return nil }
+        let text = tag.value.filter { !Self.isFWS($0) }
         if text.isEmpty { return [] }
-        guard let data = Data(base64Encoded: text) else { throw DKIMError("\(name)= is not base64") }
-        return Array(data)
+        guard let decoded = Self.decodeBase64(text) else { throw DKIMError("\(name)= is not base64") }
+        return decoded
     }
+
+    /// Padded base64 (RFC 4648 §4, as `Data(base64Encoded:)` takes it: a multiple of four characters,
+    /// `=` only at the end): nil for anything else. On octets: every signature's `b=` and `bh=`, and
+    /// every key, go through here.
+    static func decodeBase64(_ text: [UInt8]) -> [UInt8]? {
+        guard text.count % 4 == 0 else { return nil }
+        let padding = text.last == UInt8(ascii: "=") ? (text[text.count - 2] == UInt8(ascii: "=") ? 2 : 1) : 0
+        var output: [UInt8] = []
+        output.reserveCapacity(text.count / 4 * 3)
+        var quad: UInt32 = 0
+        for (index, octet) in text.enumerated() {
+            let value = base64Values[Int(octet)]
+            if value == 0xFF {
+                guard octet == UInt8(ascii: "="), index >= text.count - padding else { return nil }
+                quad <<= 6
+            } else {
+                quad = quad << 6 | UInt32(value)
+            }
+            if index % 4 == 3 {
+                output.append(UInt8(truncatingIfNeeded: quad >> 16))
+                output.append(UInt8(truncatingIfNeeded: quad >> 8))
+                output.append(UInt8(truncatingIfNeeded: quad))
+                quad = 0
+            }
+        }
+        output.removeLast(padding)
+        return output
+    }
+
+    /// Each octet's 6-bit value in the base64 alphabet; 0xFF for any other octet.
+    private static let base64Values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (value, octet) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            table[Int(octet)] = UInt8(value)
+        }
+        return table
+    }()
 
     static func isFWS(_ octet: UInt8) -> Bool { octet == 0x20 || octet == 0x09 || octet == 0x0D || octet == 0x0A }
 

@@ -111,12 +111,11 @@ public struct DKIMVerifier: Sendable {
                 var firstError: DKIMError?
                 var found: DKIMKeyRecord?
                 for text in texts {
-                    do throws(DKIMError) {
-                        found = try DKIMKeyRecord(parsing: text)
-                        break
-                    } catch {
-                        firstError = firstError ?? error
+                    switch DKIMKeyRecordCache.record(text) {
+                    case .success(let record): found = record
+                    case .failure(let error): firstError = firstError ?? error
                     }
+                    if found != nil { break }
                 }
                 guard let found else { conclude(.permerror, firstError?.reason ?? "no key for signature"); continue }
                 record = found

@@ -89,29 +89,42 @@ public struct DMARCEvaluator: Sendable {
     /// none or more than one. Quoted strings and comments are skipped; the address is the one in angle
     /// brackets when there are some.
     public static func authorDomain(_ value: String) -> String? {
-        var plain = ""
+        // On octets (every special character is ASCII; a UTF-8 sequence never contains one): this runs
+        // for every message DMARC looks at.
+        var plain: [UInt8] = []
+        plain.reserveCapacity(value.utf8.count)
         var inQuote = false, escaped = false, depth = 0
-        for character in value {
+        for octet in value.utf8 {
             if escaped { escaped = false; continue }
-            if character == "\\" && (inQuote || depth > 0) { escaped = true; continue }
-            if inQuote { if character == "\"" { inQuote = false }; continue }
-            if character == "\"" { inQuote = true; continue }
-            if character == "(" { depth += 1; continue }
-            if depth > 0 { if character == ")" { depth -= 1 }; continue }
-            plain.append(character)
+            if octet == UInt8(ascii: "\\") && (inQuote || depth > 0) { escaped = true; continue }
+            if inQuote { if octet == UInt8(ascii: "\"") { inQuote = false }; continue }
+            if octet == UInt8(ascii: "\"") { inQuote = true; continue }
+            if octet == UInt8(ascii: "(") { depth += 1; continue }
+            if depth > 0 { if octet == UInt8(ascii: ")") { depth -= 1 }; continue }
+            plain.append(octet)
         }
-        guard !plain.contains(",") else { return nil }
-        var address = Substring(plain)
-        if let open = plain.lastIndex(of: "<") {
-            guard let close = plain[open...].firstIndex(of: ">") else { return nil }
-            address = plain[plain.index(after: open)..<close]
+        guard !plain.contains(UInt8(ascii: ",")) else { return nil }
+        var address = plain[...]
+        if let open = plain.lastIndex(of: UInt8(ascii: "<")) {
+            guard let close = plain[open...].firstIndex(of: UInt8(ascii: ">")) else { return nil }
+            address = plain[(open + 1)..<close]
         }
-        let trimmed = address.trimmingWhitespace
-        guard trimmed.filter({ $0 == "@" }).count == 1, let at = trimmed.lastIndex(of: "@") else { return nil }
-        var domain = String(trimmed[trimmed.index(after: at)...]).lowercased()
-        if domain.hasSuffix(".") { domain.removeLast() }
-        guard domain.contains("."), domain.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) else { return nil }
-        return domain
+        func isSpace(_ octet: UInt8) -> Bool { octet == 0x20 || octet == 0x09 || octet == 0x0D || octet == 0x0A }
+        while let first = address.first, isSpace(first) { address.removeFirst() }
+        while let last = address.last, isSpace(last) { address.removeLast() }
+        guard address.lazy.filter({ $0 == UInt8(ascii: "@") }).count == 1, let at = address.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+        var domain = Array(address[(at + 1)...])
+        if domain.last == UInt8(ascii: ".") { domain.removeLast() }
+        guard domain.contains(UInt8(ascii: ".")) else { return nil }
+        for index in domain.indices {
+            let octet = domain[index]
+            switch octet {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): domain[index] = octet | 0x20
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."): break
+            default: return nil
+            }
+        }
+        return String(decoding: domain, as: UTF8.self)
     }
 }
 

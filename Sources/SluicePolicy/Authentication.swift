@@ -178,7 +178,8 @@ extension SPFVerdict {
 
     /// Text safe inside a comment: printable ASCII without parentheses or backslashes.
     static func commentSafe(_ text: String) -> String {
-        String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && !"()\\".unicodeScalars.contains($0) }.map(Character.init))
+        String(decoding: text.utf8.filter { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "(") && $0 != UInt8(ascii: ")") && $0 != UInt8(ascii: "\\") },
+               as: UTF8.self)
     }
 }
 

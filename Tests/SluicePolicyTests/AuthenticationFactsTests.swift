@@ -88,4 +88,21 @@ import Testing
                 == "mx.example.net;\r\n\tspf=pass smtp.mailfrom=\"a@example.test\";\r\n\tdkim=fail (body hash mismatch) header.d=example.test header.s=s1 header.a=rsa-sha256;\r\n\tdmarc=fail (p=reject) header.from=example.test policy.dmarc=reject")
         #expect(Authentication().resultsValue(authservID: "x", sender: nil, helo: nil) == nil)
     }
+
+    /// Which message rules make the message step parse the message: those that read its content
+    /// (header fields, body, attachments, MIME structure, detectors), not those that read the envelope
+    /// or the authentication results, or only edit the header.
+    @Test func onlyRulesThatReadTheContentNeedTheMessageParsed() throws {
+        func readsContent(_ rules: String) throws -> Bool {
+            try ConfigurationLoader.load(text: "acknowledge open-relay\n" + rules + "\n", file: "c.conf").ruleSet.readsContent
+        }
+        #expect(try !readsContent("stage eom\n  reject dmarc = fail \"550 5.7.1 DMARC\"\n  tag signed dkim = pass"))
+        #expect(try !readsContent("stage header\n  add header \"X-Seen\" \"yes\"\n  remove header \"X-Internal-*\""))
+        #expect(try !readsContent("stage eom\n  reject size > 10M and sender.domain = \"a.test\" \"552 5.3.4 big\""))
+        #expect(try readsContent("stage header\n  reject header \"Subject\" ~ /win/ \"550 5.7.1 no\""))
+        #expect(try readsContent("stage eom\n  tag signed dkim = pass or body ~ /x/"))
+        #expect(try readsContent("stage body\n  reject attachment.name ~ /\\.exe$/ \"554 5.7.1 no\""))
+        #expect(try readsContent("stage eom\n  reject mime.parts > 100 \"554 5.6.0 no\""))
+        #expect(try readsContent("stage body\n  reject body has card-number \"550 5.7.1 no\""))
+    }
 }

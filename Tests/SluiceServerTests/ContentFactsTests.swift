@@ -199,4 +199,23 @@ import Testing
             #expect(sluice.log.messages.contains { $0.contains("beyond limit body-inspection: overflow pass") })
         }
     }
+
+    /// Rules at the message that read nothing inside it (here: a header edit, and a test of the
+    /// envelope) do not make Sluice parse it: no MIME limit applies, since there is nothing they could
+    /// not see. A header block over `limit header-size` is refused all the same (see above).
+    @Test func rulesThatReadNoContentLeaveTheMessageUnparsed() async throws {
+        let long = "data = raw(\"Subject: long\\n\\n\" + (\"word \" * 15 + \"\\n\") * 3000)"
+        try await withRules("""
+            limit body-inspection 64K overflow reject
+            stage eom
+              add header "X-Seen" "yes"
+              reject sender = "never@example.test" "550 5.7.1 never"
+            """) { upstream, sluice in
+            let result = try await MIMESender.send(port: sluice.port, build: long)
+            #expect(result.hasPrefix("OK"), "\(result)")
+            #expect(upstream.messages.count == 1)
+            #expect(upstream.messages.first?.wireData.contains("X-Seen: yes\r\n") == true, "the edit is made")
+            #expect(!sluice.log.messages.contains { $0.contains("beyond limit") })
+        }
+    }
 }
