@@ -1,5 +1,3 @@
-import NIOConcurrencyHelpers
-
 /// A DKIM key record: the TXT record at `SELECTOR._domainkey.DOMAIN` (RFC 6376 §3.6.1, RFC 8463).
 ///
 /// `v=` is optional and must be `DKIM1`; `k=` defaults to `rsa` (an unknown type is an error, as
@@ -62,20 +60,14 @@ public struct DKIMKeyRecord: Sendable, Hashable {
     }
 }
 
-/// Key records parsed once by their text, as `SPFRecordCache` does for SPF: the same selectors sign
-/// most mail, and each answer would otherwise be tag-parsed and base64-decoded per message. Bounded:
-/// emptied at 1,024.
+/// Key records parsed once by their text (`ParsedRecordCache`): each answer would otherwise be
+/// tag-parsed and base64-decoded for every message.
 enum DKIMKeyRecordCache {
-    private static let entries = NIOLockedValueBox<[String: Result<DKIMKeyRecord, DKIMError>]>([:])
+    private static let cache = ParsedRecordCache<Result<DKIMKeyRecord, DKIMError>>()
 
     static func record(_ text: String) -> Result<DKIMKeyRecord, DKIMError> {
-        if let hit = entries.withLockedValue({ $0[text] }) { return hit }
-        let parsed: Result<DKIMKeyRecord, DKIMError>
-        do throws(DKIMError) { parsed = .success(try DKIMKeyRecord(parsing: text)) } catch { parsed = .failure(error) }
-        entries.withLockedValue { entries in
-            if entries.count >= 1024 { entries.removeAll(keepingCapacity: true) }
-            entries[text] = parsed
+        cache.value(text) { text in
+            do throws(DKIMError) { return .success(try DKIMKeyRecord(parsing: text)) } catch { return .failure(error) }
         }
-        return parsed
     }
 }

@@ -40,7 +40,8 @@ public struct DKIMSignature: Sendable, Hashable {
 
     /// The domain part of `i=`, in lower case.
     public var identityDomain: String {
-        identity.split(separator: "@", omittingEmptySubsequences: false).last.map { $0.lowercased() } ?? ""
+        guard let at = identity.utf8.lastIndex(of: UInt8(ascii: "@")) else { return identity.lowercased() }
+        return String(identity[identity.utf8.index(after: at)...]).lowercased()
     }
 
     public init(parsing field: DKIMHeaderField) throws(DKIMError) {
@@ -86,7 +87,7 @@ public struct DKIMSignature: Sendable, Hashable {
             }
         }
         if let length = tags.string("l") {
-            guard !length.isEmpty, length.count <= 76, length.allSatisfy(\.isASCIIDigit) else { throw DKIMError("malformed l=") }
+            guard !length.isEmpty, length.utf8.count <= 76, length.isASCIIDigits else { throw DKIMError("malformed l=") }
             bodyLength = Int(length) ?? Int.max
         }
         timestamp = try Self.seconds(tags.string("t"), "t")
@@ -94,10 +95,10 @@ public struct DKIMSignature: Sendable, Hashable {
         if let timestamp, let expiration, expiration < timestamp { throw DKIMError("x= is before t=") }
 
         identity = tags.string("i") ?? "@\(domain)"
-        let identityDomain = identity.split(separator: "@", omittingEmptySubsequences: false)
-        guard identityDomain.count >= 2, let last = identityDomain.last?.lowercased(),
-              last == domain || last.hasSuffix("." + domain)
-        else { throw DKIMError("i= is not in d= or a subdomain of it") }
+        // On octets (Character-wise splitting is slow, and every signature of every message comes here).
+        guard let at = identity.utf8.lastIndex(of: UInt8(ascii: "@")) else { throw DKIMError("i= is not in d= or a subdomain of it") }
+        let last = String(identity[identity.utf8.index(after: at)...]).lowercased()
+        guard last == domain || last.hasSuffix("." + domain) else { throw DKIMError("i= is not in d= or a subdomain of it") }
 
         let bTag = tags.tag("b")!
         fieldWithoutSignature = Array(raw[..<bTag.valueRange.lowerBound]) + raw[bTag.valueRange.upperBound...]
@@ -114,7 +115,7 @@ public struct DKIMSignature: Sendable, Hashable {
 
     private static func seconds(_ text: String?, _ name: String) throws(DKIMError) -> Int64? {
         guard let text else { return nil }
-        guard !text.isEmpty, text.count <= 12, text.allSatisfy(\.isASCIIDigit), let value = Int64(text) else {
+        guard !text.isEmpty, text.utf8.count <= 12, text.isASCIIDigits, let value = Int64(text) else {
             throw DKIMError("malformed \(name)=")
         }
         return value
@@ -122,17 +123,22 @@ public struct DKIMSignature: Sendable, Hashable {
 
     /// Letters, digits, `-`, `_` and `.` (A-labels; a selector may have dots), no empty label.
     private static func isDomainLike(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 253
-            && text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
-                !label.isEmpty && label.utf8.allSatisfy { octet in
-                    let lower = octet | 0x20
-                    return (lower >= 0x61 && lower <= 0x7A) || (octet >= 0x30 && octet <= 0x39)
-                        || octet == UInt8(ascii: "-") || octet == UInt8(ascii: "_")
-                }
+        guard !text.isEmpty, text.utf8.count <= 253 else { return false }
+        var previous = UInt8(ascii: ".")
+        for octet in text.utf8 {
+            let lower = octet | 0x20
+            if octet == UInt8(ascii: ".") {
+                guard previous != UInt8(ascii: ".") else { return false } // an empty label
+            } else {
+                guard (lower >= 0x61 && lower <= 0x7A) || (octet >= 0x30 && octet <= 0x39)
+                    || octet == UInt8(ascii: "-") || octet == UInt8(ascii: "_") else { return false }
             }
+            previous = octet
+        }
+        return previous != UInt8(ascii: ".")
     }
 }
 
-private extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+private extension String {
+    var isASCIIDigits: Bool { utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 }

@@ -80,7 +80,7 @@ public struct DMARCEvaluator: Sendable {
         case .answer(let records, _):
             let texts = records.compactMap(RecordData.text).filter { $0.hasPrefix("v=DMARC1") }
             // More than one record: as if there were none (§6.6.3).
-            guard texts.count == 1, let record = DMARCRecord(texts[0]) else { return .absent }
+            guard texts.count == 1, let record = Self.records.value(texts[0], parse: DMARCRecord.init) else { return .absent }
             return .found(record)
         }
     }
@@ -88,6 +88,9 @@ public struct DMARCEvaluator: Sendable {
     /// The domain of the From field's single address (`"A" <a@Example.com>` → `example.com`); nil for
     /// none or more than one. Quoted strings and comments are skipped; the address is the one in angle
     /// brackets when there are some.
+    /// Policy records parsed once by their text.
+    private static let records = ParsedRecordCache<DMARCRecord?>()
+
     public static func authorDomain(_ value: String) -> String? {
         // On octets (every special character is ASCII; a UTF-8 sequence never contains one): this runs
         // for every message DMARC looks at.

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import SluicePolicy
 
 /// An SPF record (RFC 7208 §4.6, §12) parsed whole before anything is evaluated: a syntax error
@@ -221,19 +220,13 @@ public struct SPFSyntaxError: Error, Sendable, Hashable, CustomStringConvertible
     init(_ description: String) { self.description = description }
 }
 
-/// Records parsed once by their text: the same few records (a provider's include, a big sender's
-/// policy) answer most checks, and libunbound already caches the lookup. Bounded: emptied at 1,024.
+/// SPF records parsed once by their text (`ParsedRecordCache`).
 enum SPFRecordCache {
-    private static let entries = NIOLockedValueBox<[String: Result<SPFRecord, SPFSyntaxError>]>([:])
+    private static let cache = ParsedRecordCache<Result<SPFRecord, SPFSyntaxError>>()
 
     static func record(_ text: String) -> Result<SPFRecord, SPFSyntaxError> {
-        if let hit = entries.withLockedValue({ $0[text] }) { return hit }
-        let parsed: Result<SPFRecord, SPFSyntaxError>
-        do { parsed = .success(try SPFRecord(parsing: text)) } catch { parsed = .failure(error) }
-        entries.withLockedValue { entries in
-            if entries.count >= 1024 { entries.removeAll(keepingCapacity: true) }
-            entries[text] = parsed
+        cache.value(text) { text in
+            do throws(SPFSyntaxError) { return .success(try SPFRecord(parsing: text)) } catch { return .failure(error) }
         }
-        return parsed
     }
 }

@@ -9,6 +9,7 @@ import SluiceSMTP
 // Names are mapped onto field-name characters (printable ASCII but ':'), as a rule's name would be.
 //
 // Properties:
+// - `runsPast(limit:of:)` holds only for a block without an empty line in data longer than the limit;
 // - applying no edits gives back the header block's bytes (an empty line that ended it as CRLF).
 // - on a header with only CRLF line ends, the result of any edits has only CRLF line ends, and parses
 //   again to the fields the edits describe: added fields appended with their value (CR/LF made spaces),
@@ -85,6 +86,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     // 1. Parsing and applying nothing gives the block back.
     let header = MessageHeader(wire: raw, limit: limit)
     check(header.length <= min(raw.count, limit), "header length \(header.length) beyond \(min(raw.count, limit)) for \(hex(raw))")
+    // Running past the limit: only without an empty line, only with more octets than the limit, and
+    // never when the whole of the data was within it.
+    if header.runsPast(limit: limit, of: raw) {
+        check(!header.endsWithEmptyLine && raw.count > limit, "runsPast with an empty line or within the limit: \(hex(raw))")
+    }
+    if raw.count <= limit { check(!header.runsPast(limit: limit, of: raw), "runsPast for data within the limit: \(hex(raw))") }
     var expected = Array(raw[..<header.length])
     if header.endsWithEmptyLine, expected.suffix(2) != [13, 10] { expected = expected.dropLast() + [13, 10] }
     let identity = header.applying([])
