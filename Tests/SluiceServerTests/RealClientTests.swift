@@ -98,7 +98,8 @@ import Testing
         script.stallOn = "DATA"
         try await withRelay(script, configure: {
             $0.limits.memorySpoolThreshold = 16 * 1024
-            $0.upstreamTimeouts.command = 5
+            // Long enough that a test task starved on a loaded host still finds the file open (Patience: 15 s under a sanitizer).
+            $0.upstreamTimeouts.command = 5 * Patience.factor
         }) { upstream, sluice in
             let client = try await RawClient.connect(port: sluice.port)
             try await client.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n")
